@@ -1,0 +1,651 @@
+"""The async HTTP engine: limits, politeness, caps and address guard; turns requests into exchanges.
+
+Vendors' servers are untrusted. Every fetch runs under a total deadline (slow-drip servers
+never trip httpx's per-read timeout, encode/httpx#1450); bodies are streamed raw and decoded
+here with bounded decompressors (httpx decodes without an output bound, so one brotli chunk
+can expand to 1 GiB, engineering reference §4.2); redirects are followed by hand so every hop
+is re-validated; and a network backend installed under httpx checks every resolved address
+before a socket is opened (reference §4.1). Network and server trouble never raises: it comes
+back as an `Exchange` whose `error` is one short word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+import time
+import weakref
+import zlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import TracebackType
+
+import httpcore
+import httpx
+
+from api_audit import USER_AGENT
+from api_audit.models import Exchange, FetchRequest, Hop
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_STATUSES = frozenset({429, 503})
+KEEPALIVE_CONNECTIONS = 20  # httpx's default; raising it is 5x slower (reference §2.4)
+DNS_THREADS = 32  # the default executor has cpu+4 threads and serialises lookups (§2.5)
+DETAIL_CHARS = 300
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    concurrency: int = 32  # global in-flight limit, equal to the pool size so nothing queues there
+    per_host: int = 2  # in-flight limit per scheme://host:port
+    min_interval: float = 0.0  # minimum seconds between request starts on one host
+    allow_private: bool = False  # permit loopback and private ranges (never link-local/metadata)
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    deadline: float = 20.0  # whole fetch: every hop, any Retry-After wait and the body
+    max_redirects: int = 5
+    max_wire_bytes: int = 5 * 1024 * 1024
+    max_decoded_bytes: int = 20 * 1024 * 1024
+    retry_after_cap: float = 10.0  # honour Retry-After on 429/503 up to this, one retry
+    user_agent: str = USER_AGENT
+
+
+# --- the address guard -------------------------------------------------------------------
+
+_net = ipaddress.ip_network
+
+# Refused even with allow_private: nothing on a link-local or metadata address is a vendor.
+_METADATA = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+)
+_LINK_LOCAL = (_net("169.254.0.0/16"), _net("fe80::/10"))
+
+# Allowed only with allow_private.
+_PRIVATE = (
+    _net("127.0.0.0/8"),
+    _net("10.0.0.0/8"),
+    _net("172.16.0.0/12"),
+    _net("192.168.0.0/16"),
+    _net("::1/128"),
+    _net("fc00::/7"),
+)
+
+# Refused on top of `not is_global`: Python 3.11's is_global calls several of these global
+# (CVE-2024-4032, fixed in 3.12.4), and the transition prefixes can reach any IPv4 address.
+_DENY = (
+    _net("0.0.0.0/8"),
+    _net("100.64.0.0/10"),
+    _net("192.0.0.0/24"),
+    _net("198.18.0.0/15"),
+    _net("169.254.0.0/16"),
+    _net("::/96"),  # IPv4-compatible (deprecated, RFC 4291 §2.5.5.1)
+    _net("64:ff9b::/96"),
+    _net("64:ff9b:1::/48"),
+    _net("2002::/16"),
+    _net("2001::/32"),
+    _net("fec0::/10"),
+    _net("fe80::/10"),
+)
+_NAT64 = _net("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+_SIX_TO_FOUR = _net("2002::/16")  # RFC 3056: the IPv4 address is bits 16-48
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def check_address(ip: str, allow_private: bool) -> str | None:
+    """Why we refuse to connect to `ip`, or None when it may be used."""
+    try:
+        address: IPAddress = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return f"{ip!r} is not an IP address"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    reason = _never_allowed(address)
+    if reason is None and (embedded := _embedded_ipv4(address)) is not None:
+        inner = check_address(str(embedded), allow_private)
+        reason = f"{address} embeds {embedded}: {inner}" if inner else None
+    if reason is not None:
+        return reason
+    if allow_private and any(address in net for net in _PRIVATE):
+        return None
+    if any(address in net for net in _DENY) or address.is_reserved or not address.is_global:
+        return f"{address} is not a public address"
+    return None
+
+
+def _never_allowed(address: IPAddress) -> str | None:
+    """Refused even with allow_private: nothing there is a vendor's server."""
+    if address in _METADATA:
+        return f"{address} is a cloud metadata address"
+    if address.is_unspecified or address.is_multicast:
+        return f"{address} is an unspecified or multicast address"
+    if any(address in net for net in _LINK_LOCAL):
+        return f"{address} is link-local"
+    return None
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _SIX_TO_FOUR:
+        return ipaddress.IPv4Address((int(address) >> 80) & 0xFFFFFFFF)
+    return None
+
+
+class BlockedAddressError(httpcore.ConnectError):
+    """The guard refused a destination; httpx re-raises it as ConnectError `from` this."""
+
+
+class NameResolutionError(httpcore.ConnectError):
+    """The host name did not resolve (or the lookup timed out)."""
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves once, refuses the name if any answer is not allowed, then connects to the
+    checked IP literal, so a second lookup cannot rebind it. TLS still verifies and sends SNI
+    for the host name: httpcore takes server_hostname from the request's origin."""
+
+    def __init__(
+        self, inner: httpcore.AsyncNetworkBackend, *, allow_private: bool, dns_timeout: float
+    ) -> None:
+        self._inner = inner
+        self._allow_private = allow_private
+        self._dns_timeout = dns_timeout
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._resolve(host, port, timeout)
+        for ip in addresses:
+            reason = check_address(ip, self._allow_private)
+            if reason is not None:
+                where = "" if ip == host else f"{host} resolves to {ip}: "
+                raise BlockedAddressError(f"blocked {where}{reason}")
+        failure: Exception = httpcore.ConnectError(f"no address for {host}")
+        for ip in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    ip, port, timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddressError(f"unix socket {path}: unix sockets are not allowed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+    async def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return [host]  # a literal needs no lookup
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout or self._dns_timeout):
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except TimeoutError:
+            raise NameResolutionError(f"lookup of {host} timed out") from None
+        except (socket.gaierror, UnicodeError) as exc:
+            raise NameResolutionError(f"{host} does not resolve: {exc}") from None
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if not addresses:
+            raise NameResolutionError(f"{host} has no addresses")
+        return addresses
+
+
+# --- Retry-After ---------------------------------------------------------------------------
+
+
+def parse_retry_after(value: str, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After value (RFC 9110 §10.2.3: delay-seconds or an
+    HTTP-date), or None when it is neither. A date in the past means 0."""
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return float(int(text))
+    if not text or text[0].isdigit() or text[0] in "+-":
+        return None  # "1e9", "-5", "1.5": not delay-seconds, and not a date either
+    try:
+        when = parsedate_to_datetime(text)
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # asctime form carries no zone; HTTP dates are GMT
+        when = when.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# --- bounded body decoding -----------------------------------------------------------------
+
+
+class _Failure(Exception):
+    """Ends one fetch with an error word; status and headers are kept when we have them."""
+
+    def __init__(
+        self,
+        error: str,
+        detail: str,
+        status: int | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        super().__init__(detail)
+        self.error = error
+        self.detail = detail
+        self.status = status
+        self.headers = headers
+
+
+class _BoundedDecoder:
+    """Decodes identity/gzip/deflate bodies without ever producing more than `limit` bytes:
+    each call asks zlib for at most what is left plus one byte."""
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self._coding = coding
+        self._limit = limit
+        self._size = 0
+        self._first = True
+        self._zlib: zlib._Decompress | None = None
+        if coding == "gzip":
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif coding == "deflate":
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> bytes:
+        if self._zlib is None:
+            return self._counted(data)
+        try:
+            out = self._zlib.decompress(data, self._room())
+        except zlib.error:
+            if not (self._coding == "deflate" and self._first):
+                raise
+            # Some servers send raw deflate without the zlib header (as httpx also allows).
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._zlib.decompress(data, self._room())
+        self._first = False
+        return self._counted(out)
+
+    def finish(self) -> bytes:
+        return b"" if self._zlib is None else self._counted(self._zlib.flush(self._room()))
+
+    def _room(self) -> int:
+        return self._limit - self._size + 1  # never 0: zlib reads max_length=0 as unbounded
+
+    def _counted(self, out: bytes) -> bytes:
+        self._size += len(out)
+        if self._size > self._limit:
+            raise _Failure("too_large", f"decoded body is over {self._limit} bytes")
+        return out
+
+
+def _content_coding(value: str) -> str | None:
+    """identity, gzip or deflate for a Content-Encoding value; None when we cannot decode it
+    (br and zstd are refused: their decoders in httpx have no output bound)."""
+    codings = [c.strip().lower() for c in value.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return "identity"
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
+        return "deflate" if codings[0] == "deflate" else "gzip"
+    return None
+
+
+# --- the engine ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    location: str | None = None  # set on a redirect that should be followed
+    retry_after: float | None = None  # set on a 429/503 that should be retried
+
+
+@dataclass
+class _Trail:
+    """Where one fetch has got to, so an error part-way still reports the hops so far."""
+
+    url: str
+    deadline_at: float = 0.0
+    hops: list[Hop] = field(default_factory=list)
+
+
+_loops_with_executor: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+class HttpEngine:
+    """Fetches FetchRequests into Exchanges for one run, each distinct request once."""
+
+    def __init__(
+        self,
+        options: FetchOptions,
+        *,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._options = options
+        self._guard = GuardedBackend(
+            network_backend or httpcore.AnyIOBackend(),
+            allow_private=options.allow_private,
+            dns_timeout=options.connect_timeout,
+        )
+        self._client: httpx.AsyncClient | None = None
+        self._global = asyncio.Semaphore(options.concurrency)
+        self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._next_start: dict[str, float] = {}
+        self._fetches: dict[str, asyncio.Task[Exchange]] = {}
+        self._sent = 0
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests that got a response head back, redirect hops and retries included."""
+        return self._sent
+
+    async def __aenter__(self) -> HttpEngine:
+        loop = asyncio.get_running_loop()
+        if loop not in _loops_with_executor:
+            loop.set_default_executor(
+                ThreadPoolExecutor(DNS_THREADS, thread_name_prefix="api-audit-dns")
+            )
+            _loops_with_executor.add(loop)
+        self._client = self._build_client()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        pending = [task for task in self._fetches.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _build_client(self) -> httpx.AsyncClient:
+        options = self._options
+        limits = httpx.Limits(
+            max_connections=options.concurrency,
+            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
+            keepalive_expiry=5,
+        )
+        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+        # httpx has no public hook for the network backend; replace its pool with one that
+        # connects through the guard (httpx/httpcore are pinned; tests prove it is in place).
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=options.concurrency,
+            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
+            keepalive_expiry=5,
+            network_backend=self._guard,
+        )
+        return httpx.AsyncClient(
+            transport=transport,
+            trust_env=False,
+            follow_redirects=False,
+            timeout=httpx.Timeout(options.read_timeout, connect=options.connect_timeout, pool=None),
+            headers={"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"},
+            # Evidence must not depend on what an earlier response set: keep no cookies.
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+        )
+
+    async def fetch(self, request: FetchRequest) -> Exchange:
+        """Never raises for network/server trouble: returns an Exchange with `error` set.
+        Concurrent or later calls with an equal `request.key` share one fetch."""
+        task = self._fetches.get(request.key)
+        if task is None:
+            task = asyncio.create_task(self._fetch_once(request))
+            self._fetches[request.key] = task
+        # shield: one cancelled caller must not cancel the fetch the others are waiting on
+        return await asyncio.shield(task)
+
+    async def _fetch_once(self, request: FetchRequest) -> Exchange:
+        started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        began = time.perf_counter()
+        trail = _Trail(request.url)
+        response: _Response | None = None
+        error = detail = None
+        status: int | None = None
+        headers: tuple[tuple[str, str], ...] = ()
+        deadline = asyncio.timeout(self._options.deadline)
+        try:
+            async with deadline:
+                trail.deadline_at = deadline.when() or 0.0
+                response = await self._follow(request, trail)
+        except _Failure as failure:
+            error, detail = failure.error, failure.detail
+            status, headers = failure.status, failure.headers
+        except TimeoutError as exc:  # before OSError, its base class
+            if deadline.expired():
+                error = "deadline"
+                detail = f"no complete response within {self._options.deadline:g} s"
+            else:
+                error, detail = "timeout", str(exc) or "timed out"
+        except (httpx.HTTPError, OSError) as exc:
+            error, detail = classify_error(exc)
+        if response is not None:
+            status, headers = response.status, response.headers
+        return Exchange(
+            request=request,
+            final_url=trail.url,
+            status=status,
+            headers=headers,
+            body=response.body if response is not None else b"",
+            redirects=tuple(trail.hops),
+            elapsed_ms=round((time.perf_counter() - began) * 1000, 1),
+            error=error,
+            error_detail=_one_line(detail or ""),
+            started_at=started_at,
+        )
+
+    async def _follow(self, request: FetchRequest, trail: _Trail) -> _Response:
+        accept = request.accept or "*/*"
+        retry_until = trail.deadline_at  # one retry, only if its wait ends before the deadline
+        while True:
+            url = _checked_url(trail.url)
+            response = await self._send_limited(request.method, url, accept, retry_until)
+            if response.location is not None:
+                trail.hops.append(Hop(response.status, trail.url, response.location))
+                if len(trail.hops) > self._options.max_redirects:
+                    raise _Failure(
+                        "too_many_redirects",
+                        f"more than {self._options.max_redirects} redirects",
+                        response.status,
+                        response.headers,
+                    )
+                trail.url = _resolve_location(url, response.location)
+                continue
+            if response.retry_after is not None:
+                retry_until = 0.0
+                await asyncio.sleep(response.retry_after)
+                continue
+            return response
+
+    async def _send_limited(
+        self, method: str, url: httpx.URL, accept: str, retry_until: float
+    ) -> _Response:
+        origin = f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+        host_limit = self._per_host.get(origin)
+        if host_limit is None:
+            host_limit = self._per_host[origin] = asyncio.Semaphore(self._options.per_host)
+        # Host slot first, then the global one, so a busy host never holds global slots idle.
+        async with host_limit:
+            await self._wait_turn(origin)
+            async with self._global:
+                return await self._send(method, url, accept, retry_until)
+
+    async def _wait_turn(self, origin: str) -> None:
+        interval = self._options.min_interval
+        if interval <= 0:
+            return
+        now = asyncio.get_running_loop().time()
+        start = max(now, self._next_start.get(origin, 0.0))
+        self._next_start[origin] = start + interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+    async def _send(
+        self, method: str, url: httpx.URL, accept: str, retry_until: float
+    ) -> _Response:
+        assert self._client is not None, "use HttpEngine inside 'async with'"
+        request = self._client.build_request(method, url, headers={"Accept": accept})
+        response = await self._client.send(request, stream=True)
+        self._sent += 1
+        try:
+            status = response.status_code
+            headers = tuple(response.headers.multi_items())
+            location = response.headers.get("location")
+            if status in REDIRECT_STATUSES and location is not None:
+                return _Response(status, headers, location=location)
+            if status in RETRY_STATUSES:
+                delay = self._retry_delay(response, retry_until)
+                if delay is not None:
+                    return _Response(status, headers, retry_after=delay)
+            if method == "HEAD":
+                return _Response(status, headers)
+            return _Response(status, headers, await self._read_body(response, headers))
+        finally:
+            await response.aclose()
+
+    def _retry_delay(self, response: httpx.Response, retry_until: float) -> float | None:
+        """Seconds to wait before the one retry, or None to keep this response as it is."""
+        value = response.headers.get("retry-after")
+        if value is None or not retry_until:
+            return None
+        delay = parse_retry_after(value, datetime.now(UTC))
+        if delay is None or delay > self._options.retry_after_cap:
+            return None
+        if asyncio.get_running_loop().time() + delay >= retry_until:
+            return None  # waiting would only end in the deadline
+        return delay
+
+    async def _read_body(
+        self, response: httpx.Response, headers: tuple[tuple[str, str], ...]
+    ) -> bytes:
+        status, options = response.status_code, self._options
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > options.max_wire_bytes:
+            raise _Failure(
+                "too_large",
+                f"Content-Length {declared} is over {options.max_wire_bytes} bytes",
+                status,
+                headers,
+            )
+        encoding = response.headers.get("content-encoding", "")
+        coding = _content_coding(encoding)
+        if coding is None:
+            raise _Failure(
+                "unsupported_encoding",
+                f"Content-Encoding {encoding!r} is not supported",
+                status,
+                headers,
+            )
+        decoder = _BoundedDecoder(coding, options.max_decoded_bytes)
+        chunks: list[bytes] = []
+        wire = 0
+        try:
+            async for raw in response.aiter_raw():
+                wire += len(raw)
+                if wire > options.max_wire_bytes:
+                    raise _Failure("too_large", f"body is over {options.max_wire_bytes} bytes")
+                chunks.append(decoder.feed(raw))
+            chunks.append(decoder.finish())
+        except _Failure as failure:
+            raise _Failure(failure.error, failure.detail, status, headers) from None
+        except zlib.error as exc:
+            raise _Failure("protocol", f"invalid {coding} body: {exc}", status, headers) from None
+        return b"".join(chunks)
+
+
+# --- URLs and errors -----------------------------------------------------------------------
+
+
+def _checked_url(text: str) -> httpx.URL:
+    """The URL if we may request it: http(s), a host, and no credentials in it."""
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise _Failure("bad_url", f"invalid URL: {exc}") from None
+    if url.scheme not in ("http", "https"):
+        raise _Failure("bad_url", f"scheme {url.scheme!r} is not http or https")
+    if not url.host:
+        raise _Failure("bad_url", "URL has no host")
+    if url.userinfo:
+        raise _Failure("bad_url", "URL carries credentials")
+    return url
+
+
+def _resolve_location(base: httpx.URL, location: str) -> str:
+    try:
+        return str(base.join(location.strip()))
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise _Failure("bad_url", f"invalid redirect Location: {exc}") from None
+
+
+def _causes(exc: BaseException) -> Iterable[BaseException]:
+    seen: BaseException | None = exc
+    for _ in range(10):  # chains are short; the bound only guards against cycles
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def classify_error(exc: BaseException) -> tuple[str, str]:
+    """The Exchange error word and a detail line for an exception from httpx or the guard."""
+    message = str(exc) or type(exc).__name__
+    for cause in _causes(exc):  # httpx re-raises the guard's and ssl's errors `from` them
+        for kind, word in _CAUSE_WORDS:
+            if isinstance(cause, kind):
+                return word, str(cause) or message
+    if isinstance(exc, httpx.ConnectError) and any(
+        word in message for word in ("SSL", "TLS", "certificate")
+    ):
+        return "tls", message
+    for kind, word in _ERROR_WORDS:
+        if isinstance(exc, kind):
+            return word, message
+    return "protocol", message
+
+
+_CAUSE_WORDS: tuple[tuple[type[BaseException], str], ...] = (
+    (BlockedAddressError, "blocked_address"),
+    (NameResolutionError, "dns"),
+    (ssl.SSLError, "tls"),
+)
+_ERROR_WORDS: tuple[tuple[type[BaseException], str], ...] = (
+    (httpx.TimeoutException, "timeout"),
+    (httpx.UnsupportedProtocol, "bad_url"),
+    (httpx.NetworkError, "connect"),  # refused, reset, unreachable
+    (OSError, "connect"),
+)
+
+
+def _one_line(text: str) -> str:
+    """Control characters from a server or an OS message must not reach a terminal."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(cleaned.split())[:DETAIL_CHARS]

@@ -1,0 +1,150 @@
+"""Findings + rubric -> scores and grades; pure functions.
+
+Method (DESIGN.md §4; OpenSSF Scorecard's aggregate, anchors-audit-tools.md §1.4):
+
+- Per criterion, *applicable* findings are those not `not_applicable`; *measured* ones are
+  `pass` or `fail`. An `inconclusive` finding is not a zero: it leaves the denominator and
+  lowers coverage instead.
+      score    = 10 x sum(weight x credit over pass) / sum(weight over measured)   (None if 0)
+      coverage = sum(weight over measured) / sum(weight over applicable)          (0.0 if 0)
+- Overall score: the mean of the criterion scores that are not None, weighted by
+  `rubric.criterion_weights` and renormalised over those criteria.
+- Overall coverage: sum(w_c x coverage_c) / sum(w_c) over *all* criteria, so a criterion with
+  nothing measured pulls coverage down.
+- Grade `?` when coverage is below `rubric.coverage_floor`, when there is no score, or when
+  no measured finding rests on a response we received (a system we never reached is `?`,
+  never E). Otherwise the first band of `rubric.grade_bands` (highest first) it reaches.
+
+Scores are rounded half-up to 1 decimal and coverage to 2 decimals, and the *rounded*
+values are what SystemScore holds and what the grade is computed from, so a displayed
+"8.0" can never carry the grade of a 7.96.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from api_audit.models import (
+    CRITERIA,
+    CriterionScore,
+    Finding,
+    Rubric,
+    RunInfo,
+    Scorecard,
+    ScoredSystem,
+    System,
+    SystemScore,
+)
+
+UNGRADED = "?"
+
+
+def score_system(system_id: str, findings: Sequence[Finding], rubric: Rubric) -> SystemScore:
+    """Score one system from its findings (all of which must belong to `system_id`)."""
+    strangers = {f.system_id for f in findings if f.system_id != system_id}
+    if strangers:
+        raise ValueError(f"findings for {sorted(strangers)} passed to score {system_id!r}")
+    raw: dict[str, tuple[float | None, float]] = {
+        c: _criterion_raw([f for f in findings if f.criterion == c]) for c in CRITERIA
+    }
+    score = _round_score(_weighted_mean(raw, rubric))
+    coverage = _round(_overall_coverage(raw, rubric), 2)
+    criteria: dict[str, CriterionScore] = {
+        c: CriterionScore(score=_round_score(s), coverage=_round(cov, 2))
+        for c, (s, cov) in raw.items()
+    }
+    observed = any(f.observed and f.outcome in ("pass", "fail") for f in findings)
+    return SystemScore(
+        system_id=system_id,
+        score=score,
+        coverage=coverage,
+        grade=_grade(score, coverage, observed, rubric),
+        criteria=criteria,
+    )
+
+
+def build_scorecard(
+    run: RunInfo,
+    systems: Sequence[System],
+    findings: Sequence[Finding],
+    rubric: Rubric,
+) -> Scorecard:
+    """Score every system of a run; best first, ungraded last, ties by name.
+
+    Findings for systems not in `systems` are left out (the caller chose the selection);
+    each system keeps its findings in the order given.
+    """
+    by_system: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_system[finding.system_id].append(finding)
+    rows = [
+        ScoredSystem(
+            system_id=system.id,
+            name=system.name,
+            vendor_id=system.vendor_id,
+            vendor_name=system.vendor_name,
+            score=score_system(system.id, by_system.get(system.id, ()), rubric),
+            findings=tuple(by_system.get(system.id, ())),
+        )
+        for system in systems
+    ]
+    rows.sort(key=_rank_key)
+    return Scorecard(run=run, systems=tuple(rows))
+
+
+def _criterion_raw(findings: Sequence[Finding]) -> tuple[float | None, float]:
+    """(score 0-10 or None, coverage 0-1) for one criterion, full precision."""
+    applicable = [f for f in findings if f.outcome != "not_applicable"]
+    measured = [f for f in applicable if f.outcome in ("pass", "fail")]
+    applicable_weight = sum(f.weight for f in applicable)
+    measured_weight = sum(f.weight for f in measured)
+    earned = sum(f.weight * f.credit for f in measured if f.outcome == "pass")
+    score = 10.0 * earned / measured_weight if measured_weight > 0 else None
+    coverage = measured_weight / applicable_weight if applicable_weight > 0 else 0.0
+    return score, coverage
+
+
+def _weighted_mean(raw: dict[str, tuple[float | None, float]], rubric: Rubric) -> float | None:
+    """Mean of the criterion scores present, weights renormalised over them."""
+    present = [
+        (rubric.criterion_weights.get(c, 0.0), s) for c, (s, _) in raw.items() if s is not None
+    ]
+    total = sum(w for w, _ in present)
+    if total <= 0:
+        return None
+    return sum(w * s for w, s in present) / total
+
+
+def _overall_coverage(raw: dict[str, tuple[float | None, float]], rubric: Rubric) -> float:
+    weights = {c: rubric.criterion_weights.get(c, 0.0) for c in raw}
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(weights[c] * cov for c, (_, cov) in raw.items()) / total
+
+
+def _grade(score: float | None, coverage: float, observed: bool, rubric: Rubric) -> str:
+    if score is None or not observed or coverage < rubric.coverage_floor:
+        return UNGRADED
+    for band in rubric.grade_bands:
+        if score >= band.min_score:
+            return band.grade
+    # Below every band: the lowest grade (a rubric normally ends with a 0.0 band).
+    return rubric.grade_bands[-1].grade if rubric.grade_bands else UNGRADED
+
+
+def _round_score(value: float | None) -> float | None:
+    return None if value is None else _round(value, 1)
+
+
+def _round(value: float, places: int) -> float:
+    """Round half-up (7.25 -> 7.3), not Python's round-half-even on binary floats."""
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def _rank_key(row: ScoredSystem) -> tuple[bool, float, str, str]:
+    ungraded = row.score.grade == UNGRADED
+    return (ungraded, -(row.score.score or 0.0), row.name.casefold(), row.system_id)

@@ -1,0 +1,671 @@
+"""SQLite: open (migrations), write as results arrive, read runs back.
+
+One file, opened through sqlite-utils, in WAL mode with `synchronous=NORMAL` and a busy
+timeout (engineering-http-sqlite.md §5.5). The schema is an append-only list of
+`sqlite_utils.Migrations` functions applied once, in `Store.open`, and nowhere else.
+
+Exchanges and findings are buffered and written in one transaction every
+`FLUSH_ROWS` rows, or on the first add at least `FLUSH_SECONDS` after the last flush, so
+a crash loses at most that much (§5.3). There is no background timer: the writer flushes
+when it adds, and `finish_run`/`close` flush the rest.
+
+Nothing secret is stored: credential headers become "[redacted]", and the values of
+secret-looking query parameters are replaced in every stored URL, request key and error
+line. The same redaction is applied to a finding's evidence keys and to an exchange's
+request key, so they still join. Response bodies are kept as received (they are the
+evidence), content-addressed, zlib-compressed and capped at `BODY_CAP` bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import sqlite3
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, TypeVar
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from api_audit.errors import StoreError
+from api_audit.models import (
+    CRITERIA,
+    OUTCOMES,
+    Catalogue,
+    Exchange,
+    FetchRequest,
+    Finding,
+    Hop,
+    Methodology,
+    RunInfo,
+    System,
+)
+
+FLUSH_ROWS: Final = 50
+FLUSH_SECONDS: Final = 1.0
+BODY_CAP: Final = 5 * 1024 * 1024
+REDACTED: Final = "[redacted]"
+RUN_STATUSES: Final = ("running", "complete", "interrupted")
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# --- redaction -------------------------------------------------------------------------
+
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
+)
+_SECRET_HEADER_PARTS = ("token", "secret", "key", "password")
+_SECRET_PARAM_PARTS = (
+    "key",
+    "token",
+    "secret",
+    "signature",
+    "password",
+    "passwd",
+    "credential",
+    "session",
+)
+_SECRET_PARAMS = frozenset({"sig", "pwd", "auth"})  # short names seen in SAS and legacy APIs
+_PARAM_NAME = r"[\w.\-\[\]]*"
+_SECRET_PARAM_IN_TEXT = re.compile(
+    rf"(?i)\b({_PARAM_NAME}(?:{'|'.join(_SECRET_PARAM_PARTS)}){_PARAM_NAME}"
+    rf"|{'|'.join(sorted(_SECRET_PARAMS))})=([^&\s#\"'<>]+)"
+)
+_USERINFO_IN_TEXT = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s@]+@")
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Credential headers' values become "[redacted]"; URLs in the others are redacted."""
+    return tuple(
+        (name, REDACTED if _is_secret_header(name) else redact_text(value))
+        for name, value in headers
+    )
+
+
+def redact_url(url: str) -> str:
+    """Replace the values of secret-looking query (and fragment) parameters, and any
+    userinfo (`user:password@`), with "[redacted]"; everything else is kept verbatim."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+    query, fragment = _redact_params(parts.query), _redact_params(parts.fragment)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
+def redact_text(text: str) -> str:
+    """Redact `name=value` secrets and URL userinfo anywhere in a line of free text."""
+    text = _USERINFO_IN_TEXT.sub(rf"\1{REDACTED}@", text)
+    return _SECRET_PARAM_IN_TEXT.sub(rf"\1={REDACTED}", text)
+
+
+def redact_request_key(key: str) -> str:
+    """Redact the URL inside a `FetchRequest.key` ("METHOD URL accept=...")."""
+    method, space, rest = key.partition(" ")
+    url, accept_sep, accept = rest.rpartition(" accept=")
+    if not space or not accept_sep:
+        return redact_text(key)
+    return f"{method} {redact_url(url)} accept={accept}"
+
+
+def _is_secret_header(name: str) -> bool:
+    lname = name.lower()
+    if lname in _SECRET_HEADERS:
+        return True
+    return lname != "keep-alive" and any(part in lname for part in _SECRET_HEADER_PARTS)
+
+
+def _is_secret_param(name: str) -> bool:
+    lname = unquote_plus(name).lower()
+    return lname in _SECRET_PARAMS or any(part in lname for part in _SECRET_PARAM_PARTS)
+
+
+def _redact_params(query: str) -> str:
+    if "=" not in query:
+        return query
+    pairs = []
+    for pair in query.split("&"):
+        name, eq, _value = pair.partition("=")
+        pairs.append(f"{name}={REDACTED}" if eq and _is_secret_param(name) else pair)
+    return "&".join(pairs)
+
+
+# --- schema ----------------------------------------------------------------------------
+
+MIGRATIONS = Migrations("api-audit")
+_KNOWN_MIGRATIONS: set[str] = set()
+
+
+def _migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Database], None]]:
+    """Register an append-only migration. Never edit or reorder one that has shipped."""
+    _KNOWN_MIGRATIONS.add(name)
+    return MIGRATIONS(name=name)
+
+
+@_migration("0001_initial")
+def _m0001_initial(db: Database) -> None:
+    for statement in _SCHEMA_0001:
+        db.execute(statement)
+
+
+_SCHEMA_0001 = (
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+            CHECK (status IN ('running', 'complete', 'interrupted')),
+        tool_version TEXT NOT NULL,
+        rubric_version TEXT NOT NULL,
+        methodology_sha256 TEXT NOT NULL,
+        catalogue_sha256 TEXT NOT NULL,
+        catalogue_source TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}'
+    )
+    """,
+    """
+    CREATE TABLE systems (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        system_id TEXT NOT NULL,
+        vendor_id TEXT NOT NULL,
+        vendor_name TEXT NOT NULL,
+        name TEXT NOT NULL,
+        service_areas TEXT NOT NULL DEFAULT '[]',
+        endpoints TEXT NOT NULL DEFAULT '{}',
+        council TEXT,
+        PRIMARY KEY (run_id, system_id)
+    )
+    """,
+    """
+    CREATE TABLE bodies (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        stored_size INTEGER NOT NULL,
+        truncated INTEGER NOT NULL DEFAULT 0,
+        compression TEXT NOT NULL DEFAULT 'zlib',
+        content BLOB NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE exchanges (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        request_key TEXT NOT NULL,
+        method TEXT NOT NULL,
+        url TEXT NOT NULL,
+        accept TEXT,
+        final_url TEXT NOT NULL,
+        status INTEGER,
+        headers TEXT NOT NULL DEFAULT '[]',
+        redirects TEXT NOT NULL DEFAULT '[]',
+        elapsed_ms REAL NOT NULL DEFAULT 0,
+        error TEXT,
+        error_detail TEXT NOT NULL DEFAULT '',
+        body_sha256 TEXT REFERENCES bodies(sha256),
+        body_size INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL DEFAULT ''
+    )
+    """,
+    "CREATE UNIQUE INDEX idx_exchanges_run_request ON exchanges (run_id, request_key)",
+    "CREATE INDEX idx_exchanges_body ON exchanges (body_sha256)",
+    """
+    CREATE TABLE findings (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        system_id TEXT NOT NULL,
+        probe_id TEXT NOT NULL,
+        criterion TEXT NOT NULL,
+        weight REAL NOT NULL,
+        credit REAL NOT NULL DEFAULT 1.0,
+        outcome TEXT NOT NULL
+            CHECK (outcome IN ('pass', 'fail', 'inconclusive', 'not_applicable')),
+        message TEXT NOT NULL DEFAULT '',
+        evidence TEXT NOT NULL DEFAULT '[]',
+        observed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, system_id, probe_id)
+    )
+    """,
+    "CREATE INDEX idx_findings_run_probe ON findings (run_id, probe_id)",
+)
+
+
+# --- the store -------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+class Store:
+    """One open api-audit database. Not thread-safe: one writer owns it (§5.2)."""
+
+    def __init__(self, db: Database, label: str, clock: Callable[[], float]) -> None:
+        self._db = db
+        self._label = label
+        self._clock = clock
+        self._last_flush = clock()
+        self._bodies: dict[str, dict[str, object]] = {}
+        self._exchanges: list[dict[str, object]] = []
+        self._findings: list[dict[str, object]] = []
+        self._closed = False
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, clock: Callable[[], float] = time.monotonic) -> Store:
+        """Open (creating if needed) and migrate the database at `path` (":memory:" too).
+
+        Refuses, without writing to it, a file that is not SQLite, a SQLite database of
+        something else, or one written by a newer api-audit.
+        """
+        label = str(path)
+        if label != ":memory:":
+            _check_file(Path(path))
+        try:
+            db = Database(label, execute_plugins=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {label}: {exc}") from exc
+        try:
+            _check_ours(db, label)
+            db.enable_wal()
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.execute("PRAGMA foreign_keys=ON")
+            MIGRATIONS.apply(db)
+        except StoreError:
+            db.close()
+            raise
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(f"cannot use database {label}: {exc}") from exc
+        return cls(db, label, clock)
+
+    @property
+    def db(self) -> Database:
+        """The underlying sqlite-utils database, for read-only queries (e.g. `schema`)."""
+        return self._db
+
+    # -- writing -------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        *,
+        catalogue: Catalogue,
+        methodology: Methodology,
+        tool_version: str,
+        options: Mapping[str, object],
+    ) -> RunInfo:
+        """Record a new run as `running` and return it."""
+        row = {
+            "started_at": _now(),
+            "finished_at": None,
+            "status": "running",
+            "tool_version": tool_version,
+            "rubric_version": methodology.rubric.methodology_version,
+            "methodology_sha256": methodology.sha256,
+            "catalogue_sha256": catalogue.sha256,
+            "catalogue_source": catalogue.source,
+            "options": _dumps(_redact_options(options)),
+        }
+        table = self._guard(lambda: self._db.table("runs").insert(row, alter=False))
+        return self.run_info(_require(table.last_rowid))
+
+    def save_systems(self, run_id: int, systems: Sequence[System]) -> None:
+        """Record the catalogue as this run saw it (written at once, replacing).
+
+        Kept: what scoring and rendering need (ids, names, service areas, fetchable
+        endpoints, the council of an expanded instance); not the claims and attestations,
+        which live in the catalogue file whose hash the run records.
+        """
+        rows = [
+            {
+                "run_id": run_id,
+                "system_id": s.id,
+                "vendor_id": s.vendor_id,
+                "vendor_name": s.vendor_name,
+                "name": s.name,
+                "service_areas": _dumps(list(s.service_areas)),
+                "endpoints": _dumps({k: redact_url(v) for k, v in s.endpoints.items()}),
+                "council": s.council,
+            }
+            for s in systems
+        ]
+        self._guard(lambda: self._insert("systems", rows, replace=True))
+
+    def add_exchange(self, run_id: int, exchange: Exchange) -> None:
+        """Buffer one exchange (and its body); a later one for the same request replaces it."""
+        body = exchange.body
+        body_sha = hashlib.sha256(body).hexdigest() if body else None
+        if body_sha and body_sha not in self._bodies:
+            stored = body[:BODY_CAP]
+            self._bodies[body_sha] = {
+                "sha256": body_sha,
+                "size": len(body),
+                "stored_size": len(stored),
+                "truncated": int(len(stored) < len(body)),
+                "compression": "zlib",
+                "content": zlib.compress(stored),
+            }
+        request = exchange.request
+        self._exchanges.append(
+            {
+                "run_id": run_id,
+                "request_key": redact_request_key(request.key),
+                "method": request.method,
+                "url": redact_url(request.url),
+                "accept": request.accept,
+                "final_url": redact_url(exchange.final_url),
+                "status": exchange.status,
+                "headers": _dumps([list(h) for h in redact_headers(exchange.headers)]),
+                "redirects": _dumps([_hop_row(h) for h in exchange.redirects]),
+                "elapsed_ms": exchange.elapsed_ms,
+                "error": exchange.error,
+                "error_detail": redact_text(exchange.error_detail),
+                "body_sha256": body_sha,
+                "body_size": len(body),
+                "started_at": exchange.started_at,
+            }
+        )
+        self._maybe_flush()
+
+    def add_finding(self, run_id: int, finding: Finding) -> None:
+        """Buffer one finding; a later one for the same system and probe replaces it."""
+        self._findings.append(
+            {
+                "run_id": run_id,
+                "system_id": finding.system_id,
+                "probe_id": finding.probe_id,
+                "criterion": finding.criterion,
+                "weight": finding.weight,
+                "credit": finding.credit,
+                "outcome": finding.outcome,
+                "message": redact_text(finding.message),
+                "evidence": _dumps([redact_request_key(k) for k in finding.evidence]),
+                "observed": int(finding.observed),
+            }
+        )
+        self._maybe_flush()
+
+    def flush(self) -> None:
+        """Write everything buffered in one transaction."""
+        if not (self._bodies or self._exchanges or self._findings):
+            self._last_flush = self._clock()
+            return
+
+        def write() -> None:
+            with self._db.atomic():
+                # bodies first: exchanges.body_sha256 references them
+                self._insert("bodies", list(self._bodies.values()), ignore=True)
+                self._insert("exchanges", self._exchanges, replace=True)
+                self._insert("findings", self._findings, replace=True)
+
+        # On failure the buffers are kept, so a retry (e.g. after a lock) loses nothing.
+        self._guard(write)
+        self._bodies, self._exchanges, self._findings = {}, [], []
+        self._last_flush = self._clock()
+
+    def finish_run(self, run_id: int, status: str = "complete") -> None:
+        """Flush, then mark the run finished with `status` (complete or interrupted)."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
+        self.flush()
+        cursor = self._write(
+            "UPDATE runs SET finished_at = ?, status = ? WHERE id = ?",
+            [_now(), status, run_id],
+        )
+        if cursor.rowcount == 0:
+            raise self._no_run(run_id)
+
+    def close(self) -> None:
+        """Flush, fold the WAL back into the file (§5.4: copy-safe), and close."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+            self._guard(lambda: self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        finally:
+            self._closed = True
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.close()
+        except StoreError:
+            if exc is None:
+                raise
+            # the exception already in flight is the one worth seeing
+
+    # -- reading -------------------------------------------------------------------------
+
+    def latest_run_id(self) -> int | None:
+        """The newest run, whatever its status."""
+        (row,) = self._read("SELECT max(id) AS id FROM runs")
+        return None if row["id"] is None else int(row["id"])
+
+    def run_info(self, run_id: int) -> RunInfo:
+        rows = self._read("SELECT * FROM runs WHERE id = ?", [run_id])
+        if not rows:
+            raise self._no_run(run_id)
+        row = rows[0]
+        return RunInfo(
+            id=row["id"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            tool_version=row["tool_version"],
+            rubric_version=row["rubric_version"],
+            methodology_sha256=row["methodology_sha256"],
+            catalogue_sha256=row["catalogue_sha256"],
+            catalogue_source=row["catalogue_source"],
+            status=row["status"],
+            options=json.loads(row["options"]),
+        )
+
+    def systems(self, run_id: int) -> list[System]:
+        """The catalogue as the run saw it, in the order it was saved."""
+        rows = self._read("SELECT * FROM systems WHERE run_id = ? ORDER BY rowid", [run_id])
+        return [
+            System(
+                id=row["system_id"],
+                name=row["name"],
+                vendor_id=row["vendor_id"],
+                vendor_name=row["vendor_name"],
+                service_areas=tuple(json.loads(row["service_areas"])),
+                endpoints=json.loads(row["endpoints"]),
+                council=row["council"],
+            )
+            for row in rows
+        ]
+
+    def findings(self, run_id: int) -> list[Finding]:
+        """The run's findings, by system then probe."""
+        rows = self._read(
+            "SELECT * FROM findings WHERE run_id = ? ORDER BY system_id, probe_id", [run_id]
+        )
+        return [
+            Finding(
+                system_id=row["system_id"],
+                probe_id=row["probe_id"],
+                criterion=_one_of(row["criterion"], CRITERIA, "criterion"),
+                weight=row["weight"],
+                outcome=_one_of(row["outcome"], OUTCOMES, "outcome"),
+                message=row["message"],
+                evidence=tuple(json.loads(row["evidence"])),
+                observed=bool(row["observed"]),
+                credit=row["credit"],
+            )
+            for row in rows
+        ]
+
+    def exchanges(self, run_id: int) -> list[Exchange]:
+        """The run's exchanges in the order they were written, bodies joined back."""
+        rows = self._read(
+            "SELECT e.*, b.content, b.compression FROM exchanges e"
+            " LEFT JOIN bodies b ON b.sha256 = e.body_sha256"
+            " WHERE e.run_id = ? ORDER BY e.id",
+            [run_id],
+        )
+        return [self._exchange_from_row(row) for row in rows]
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _exchange_from_row(self, row: Mapping[str, Any]) -> Exchange:
+        method = row["method"]
+        if method not in ("GET", "HEAD"):
+            raise StoreError(f"{self._label}: exchange {row['id']} has method {method!r}")
+        return Exchange(
+            request=FetchRequest(url=row["url"], method=method, accept=row["accept"]),
+            final_url=row["final_url"],
+            status=row["status"],
+            headers=tuple((str(n), str(v)) for n, v in json.loads(row["headers"])),
+            body=_decompress(row["content"], row["compression"]),
+            redirects=tuple(
+                Hop(status=h["status"], url=h["url"], location=h["location"])
+                for h in json.loads(row["redirects"])
+            ),
+            elapsed_ms=row["elapsed_ms"],
+            error=row["error"],
+            error_detail=row["error_detail"],
+            started_at=row["started_at"],
+        )
+
+    def _maybe_flush(self) -> None:
+        pending = len(self._exchanges) + len(self._findings)
+        if pending >= FLUSH_ROWS or self._clock() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def _insert(
+        self, table: str, rows: list[dict[str, Any]], *, replace: bool = False, ignore: bool = False
+    ) -> None:
+        if rows:
+            # alter=False: the schema belongs to the migrations, never to the data
+            self._db.table(table).insert_all(rows, replace=replace, ignore=ignore, alter=False)
+
+    def _write(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
+        return self._guard(lambda: self._db.execute(sql, params))
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+        return self._guard(lambda: list(self._db.query(sql, params)))
+
+    def _guard(self, action: Callable[[], _T]) -> _T:
+        if self._closed:
+            raise StoreError(f"database {self._label} is closed")
+        try:
+            return action()
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self._label}: {exc}") from exc
+
+    def _no_run(self, run_id: int) -> StoreError:
+        return StoreError(f"no run {run_id} in {self._label}")
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _check_file(path: Path) -> None:
+    """Refuse anything at `path` that is not an SQLite file, before SQLite touches it."""
+    if path.is_dir():
+        raise StoreError(f"cannot use {path} as a database: it is a directory")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise StoreError(f"cannot create database {path}: folder {path.parent} does not exist")
+        return
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
+    if header and header != _SQLITE_MAGIC:
+        raise StoreError(f"{path} is not a SQLite database; refusing to use it (left untouched)")
+
+
+def _check_ours(db: Database, label: str) -> None:
+    """A database with tables must carry our migrations, and none we do not know."""
+    try:
+        tables = [t for t in db.table_names() if not t.startswith("sqlite_")]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{label} is not a usable SQLite database: {exc}") from exc
+    try:
+        applied = [m.name for m in MIGRATIONS.applied(db)]
+    except sqlite3.Error:  # another tool's _sqlite_migrations table, of another shape
+        applied = []
+    if tables and not applied:
+        listed = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StoreError(
+            f"{label} is a SQLite database of something else (tables: {listed}); "
+            "use another --db path"
+        )
+    unknown = [name for name in applied if name not in _KNOWN_MIGRATIONS]
+    if unknown:
+        raise StoreError(
+            f"{label} was written by a newer api-audit (schema migration {unknown[0]!r} "
+            "is unknown here); upgrade api-audit to use it"
+        )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _hop_row(hop: Hop) -> dict[str, object]:
+    return {"status": hop.status, "url": redact_url(hop.url), "location": redact_text(hop.location)}
+
+
+def _redact_options(options: Mapping[str, object]) -> dict[str, object]:
+    return {
+        k: REDACTED if _is_secret_param(k) else redact_text(v) if isinstance(v, str) else v
+        for k, v in options.items()
+    }
+
+
+def _decompress(content: bytes | None, compression: str | None) -> bytes:
+    if content is None:
+        return b""
+    if compression != "zlib":
+        raise StoreError(f"unknown body compression {compression!r}")
+    return zlib.decompress(content)
+
+
+def _one_of(value: object, allowed: tuple[_T, ...], what: str) -> _T:
+    """Narrow a stored string to its closed vocabulary (a Literal type)."""
+    if value not in allowed:
+        raise StoreError(f"stored {what} {value!r} is not one of {', '.join(map(str, allowed))}")
+    return value
+
+
+def _require(value: int | None) -> int:
+    if value is None:
+        raise StoreError("the database did not return a row id")
+    return value
+
+
+__all__ = [
+    "BODY_CAP",
+    "FLUSH_ROWS",
+    "FLUSH_SECONDS",
+    "MIGRATIONS",
+    "Store",
+    "redact_headers",
+    "redact_request_key",
+    "redact_text",
+    "redact_url",
+]

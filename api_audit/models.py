@@ -7,9 +7,12 @@ read-only by convention (they are built once by the loaders and never changed).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
+
+from api_audit.errors import Problem
 
 Criterion = Literal["documented", "free", "standards"]
 CRITERIA: tuple[Criterion, ...] = get_args(Criterion)
@@ -46,13 +49,159 @@ SERVICE_AREAS: tuple[str, ...] = (
     "identity",
 )
 
+# Catalogue vocabularies (docs/vendors.schema.json is generated from these).
+# Protocols a supplier claims a system speaks.
+PROTOCOLS: tuple[str, ...] = (
+    "rest",
+    "soap",
+    "graphql",
+    "odata",
+    "sftp",
+    "csv",
+    "xml-rpc",
+    "websocket",
+    "file-export",
+    "other",
+)
+
+# Standards a supplier claims a system implements.
+STANDARDS: tuple[str, ...] = (
+    "openapi",
+    "swagger2",
+    "open311",
+    "oruk",
+    "hsds",
+    "fhir",
+    "ogcapi-features",
+    "wfs",
+    "wms",
+    "ical",
+    "vcard",
+    "ckan",
+    "dcat",
+    "ocds",
+    "odata",
+    "json-api",
+    "hal",
+    "oauth2",
+    "oidc",
+    "planning-data",
+    "waste-services",
+    "bs7666",
+    "uprn",
+    "other",
+)
+
+# How a catalogue fact is known (domain reference §0): seen in public material, seen in
+# public code/config, inferred from a pattern, or searched for and not found.
+EvidenceLevel = Literal["seen", "code", "inferred", "none"]
+EVIDENCE_LEVELS: tuple[EvidenceLevel, ...] = get_args(EvidenceLevel)
+
+# Facts an investigator records by hand because probes cannot see them.
+CLAIMS: tuple[str, ...] = (
+    "api_exists",
+    "docs_public",
+    "docs_login_required",
+    "spec_published",
+    "api_access_fee",
+    "third_party_access_fee",
+    "third_party_access_allowed",
+    "sandbox_available",
+    "self_service_keys",
+    "open_licence",
+    "integration_module_sold_separately",
+    "partner_only",
+    "soap_only",
+    "open_standard_implemented",
+)
+
 
 # --- catalogue ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class Council:
+    """One local authority from the council register (api_audit/data, mySociety CC BY 4.0)."""
+
+    gss: str  # ONS GSS code, e.g. E09000012; "" for a few past authorities that had none
+    code: str  # registry code, e.g. HCK (three letters for most, a few longer)
+    name: str  # official name, e.g. "London Borough of Hackney"
+    nice_name: str  # short name, e.g. "Hackney"
+    nation: str = ""
+    region: str = ""
+    type_name: str = ""  # e.g. "London borough"
+    current: bool = True
+    end_date: str | None = None  # ISO date, past authorities only
+    replaced_by: str | None = None  # registry code of the successor, when known
+    gov_uk_slug: str | None = None
+
+    @property
+    def key(self) -> str:
+        """How the catalogue refers to this council: the GSS code, else the registry code."""
+        return self.gss or self.code
+
+
+@dataclass(frozen=True)
+class EndpointEvidence:
+    """An endpoint URL as the catalogue wrote it, with how it is known.
+
+    The URL may hold {slug}, {gss} or {code} placeholders, filled per council instance.
+    """
+
+    url: str
+    evidence: str | None = None  # an EVIDENCE_LEVELS word
+    source: str | None = None  # URL where the endpoint was seen
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One council's deployment of a system, with the contract facts that are known."""
+
+    council: str  # Council.key: the GSS code (or registry code when it has none)
+    code: str = ""  # the council's registry code, e.g. HCK
+    slug: str | None = None  # fills {slug} in the system's URLs
+    url: str | None = None  # explicit per-council API base (overrides url_template)
+    endpoints: Mapping[str, str] = field(default_factory=dict)  # kind -> URL overrides
+    endpoint_evidence: Mapping[str, EndpointEvidence] = field(default_factory=dict)
+    contract_start: dt.date | None = None
+    contract_end: dt.date | None = None
+    annual_value: float | None = None  # GBP
+    source: str | None = None  # URL where the contract facts were seen
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A fact an investigator recorded by hand, with where and when it was seen."""
+
+    claim: str  # a CLAIMS word
+    value: bool | str
+    source: str
+    seen: dt.date
+    quote: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A supplier's dated right of reply; shown beside a finding, never changes a score."""
+
+    date: dt.date
+    text: str
+    about: str | None = None  # a claim name or a probe id
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class System:
-    """One product of a vendor, as the catalogue describes it."""
+    """One product of a vendor, as the catalogue describes it.
+
+    `endpoints` holds only URLs that can be fetched as written. Endpoints whose URL has
+    {slug}/{gss}/{code} placeholders are kept in `endpoint_evidence` and filled when the
+    system is expanded into one council's instance (catalogue.select_systems); such an
+    expanded system has `council` set and the id "{system_id}@{council}".
+    """
 
     id: str
     name: str
@@ -60,6 +209,17 @@ class System:
     vendor_name: str
     service_areas: tuple[str, ...]
     endpoints: Mapping[str, str]  # EndpointKind -> absolute http(s) URL
+    endpoint_evidence: Mapping[str, EndpointEvidence] = field(default_factory=dict)
+    protocols: tuple[str, ...] = ()  # PROTOCOLS words, as claimed
+    standards: tuple[str, ...] = ()  # STANDARDS words, as claimed
+    evidence: str | None = None  # EVIDENCE_LEVELS word for the entry as a whole
+    sources: tuple[str, ...] = ()
+    notes: str | None = None
+    url_template: str | None = None  # per-council API base with placeholders
+    instances: tuple[Instance, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    replies: tuple[Reply, ...] = ()
+    council: str | None = None  # Council.key when expanded into one council's instance
 
     def endpoint(self, kind: str) -> str | None:
         return self.endpoints.get(kind)
@@ -70,6 +230,9 @@ class Vendor:
     id: str
     name: str
     systems: tuple[System, ...]
+    website: str | None = None
+    companies_house: str | None = None
+    notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +241,7 @@ class Catalogue:
     vendors: tuple[Vendor, ...]
     source: str  # path the catalogue was read from
     sha256: str  # hash of the file's bytes, stored with every run
+    warnings: tuple[Problem, ...] = ()  # e.g. a reference to a past authority
 
     @property
     def systems(self) -> tuple[System, ...]:
@@ -103,7 +267,8 @@ class ProbeRequest:
 
     `endpoint` names a catalogue endpoint to request as it is; `path` is a path joined
     to the origin of `base` (an endpoint kind, or "api_origin": the origin of api_base,
-    else spec, else docs). Exactly one of `endpoint` and `path` is set.
+    else spec, else docs). Exactly one of `endpoint` and `path` is set. `fallback` names
+    endpoint kinds tried in order when the catalogue lacks `endpoint`.
     """
 
     endpoint: str | None = None
@@ -113,6 +278,7 @@ class ProbeRequest:
     accept: str | None = None
     when_missing: Literal["fail", "not_applicable"] = "not_applicable"
     compare_random_path: bool = False  # also fetch a random path on the same origin
+    fallback: tuple[str, ...] = ()  # endpoint kinds to use, in order, when `endpoint` is absent
 
 
 @dataclass(frozen=True)
@@ -124,6 +290,7 @@ class ProbeExample:
     response: Mapping[str, object]  # status, headers, body, final_url, redirects, error
     baseline: Mapping[str, object] | None = None  # random-path response, when compared
     endpoint_missing: bool = False
+    expect_credit: float | None = None  # the credit a pass must earn, when the example says
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ CRITERIA: tuple[Criterion, ...] = get_args(Criterion)
 Outcome = Literal["pass", "fail", "inconclusive", "not_applicable"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
-EndpointKind = Literal["docs", "spec", "api_base", "portal", "terms", "pricing", "status", "sandbox"]
+EndpointKind = Literal[
+    "docs", "spec", "api_base", "portal", "terms", "pricing", "status", "sandbox"
+]
 ENDPOINT_KINDS: tuple[EndpointKind, ...] = get_args(EndpointKind)
 
 # The fixed service-area vocabulary (README "Service areas" explains each one).

@@ -162,9 +162,7 @@ def _to_python(
             result[key] = _to_python(value_node, child_at, doc, constructor)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _to_python(child, (*at, i), doc, constructor) for i, child in enumerate(node.value)
-        ]
+        return [_to_python(child, (*at, i), doc, constructor) for i, child in enumerate(node.value)]
     return _scalar(node, constructor)
 
 

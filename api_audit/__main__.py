@@ -1,0 +1,7 @@
+"""`python -m api_audit` runs the command line."""
+
+import sys
+
+from api_audit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,323 @@
+"""Thin Typer commands: parse the command line, call a stage, render, exit.
+
+Results go to stdout; progress and diagnostics to stderr. Every error we expect is an
+AuditError whose one-line text is printed by `main()` with its exit code (errors.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from api_audit import __version__
+from api_audit.audit import AuditResult, run_audit
+from api_audit.catalogue import load_catalogue, select_systems
+from api_audit.demo.market import serve_market
+from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError
+from api_audit.http import FetchOptions
+from api_audit.models import Catalogue, Methodology, Scorecard, System
+from api_audit.probes import load_methodology
+from api_audit.render.json import scorecard_json
+from api_audit.render.scorecard import print_scorecard
+from api_audit.render.text import strip_controls
+from api_audit.scoring import build_scorecard
+from api_audit.store import Store
+
+app = typer.Typer(
+    name="api-audit",
+    help="Audit UK local-government supplier systems for open, documented, free, "
+    "standards-based data access.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DEFAULT_DB = "api-audit.db"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _stdout() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 160  # a piped table should not wrap at 80 columns
+    return console
+
+
+def _stderr() -> Console:
+    # soft_wrap: a diagnostic stays one line however long the path in it is
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+CatalogueOption = Annotated[
+    Path, typer.Option("--catalogue", "-c", help="The catalogue of supplier systems.")
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help=f"SQLite database file [env API_AUDIT_DB, default {DEFAULT_DB}].",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table (for people) or json (for machines).")
+]
+ProbesOption = Annotated[
+    Path | None,
+    typer.Option("--probes", help="A probe directory to use instead of the built-in methodology."),
+]
+
+
+def _db_path(db: str | None) -> str:
+    return db or os.environ.get("API_AUDIT_DB") or DEFAULT_DB
+
+
+@app.command()
+def validate(catalogue: CatalogueOption = Path("vendors.yaml")) -> None:
+    """Check a catalogue and list every problem as file:line:col: message."""
+    err = _stderr()
+    loaded = load_catalogue(catalogue)
+    for warning in loaded.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    systems = loaded.systems
+    areas = {area for s in systems for area in s.service_areas}
+    _stdout().print(
+        f"{catalogue}: ok — {len(loaded.vendors)} vendors, {len(systems)} systems, "
+        f"{len(areas)} service areas",
+        markup=False,
+    )
+
+
+@app.command()
+def run(
+    catalogue: CatalogueOption = Path("vendors.yaml"),
+    db: DbOption = None,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private",
+            help="Allow loopback and private addresses (tests, the demo, intranets). "
+            "Link-local and cloud-metadata addresses stay refused.",
+        ),
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Requests in flight.")] = 32,
+    per_host: Annotated[int, typer.Option(min=1, max=16, help="Requests in flight per host.")] = 2,
+    vendor: Annotated[list[str] | None, typer.Option(help="Only this vendor (repeatable).")] = None,
+    system: Annotated[list[str] | None, typer.Option(help="Only this system (repeatable).")] = None,
+    service_area: Annotated[
+        list[str] | None, typer.Option(help="Only systems in this service area (repeatable).")
+    ] = None,
+    council: Annotated[
+        str | None,
+        typer.Option(help="Only the systems this council uses (GSS or three-letter code)."),
+    ] = None,
+    output: FormatOption = OutputFormat.table,
+    probes: ProbesOption = None,
+) -> None:
+    """Audit the catalogue's systems, store every observation, print the scorecard."""
+    loaded = load_catalogue(catalogue)
+    selected = select_systems(
+        loaded,
+        vendors=tuple(vendor or ()),
+        systems=tuple(system or ()),
+        service_areas=tuple(service_area or ()),
+        council=council,
+    )
+    methodology = load_methodology(probes)
+    fetch_options = FetchOptions(
+        concurrency=concurrency, per_host=per_host, allow_private=allow_private
+    )
+    options: dict[str, object] = {
+        "allow_private": allow_private,
+        "concurrency": concurrency,
+        "per_host": per_host,
+        "vendor": vendor or [],
+        "system": system or [],
+        "service_area": service_area or [],
+        "council": council,
+    }
+    with Store.open(_db_path(db)) as store:
+        result = _audit_with_progress(store, loaded, selected, methodology, fetch_options, options)
+        card = _scorecard_from_store(store, result.run.id)
+    _print_card(card, output)
+
+
+def _audit_with_progress(
+    store: Store,
+    catalogue: Catalogue,
+    systems: tuple[System, ...],
+    methodology: Methodology,
+    fetch_options: FetchOptions,
+    options: dict[str, object],
+) -> AuditResult:
+    """Run the audit, showing progress on stderr (a bar on a terminal, a summary otherwise)."""
+    err = _stderr()
+    started = time.monotonic()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("auditing", total=len(systems))
+
+        def system_done(system: System, findings: object) -> None:
+            progress.advance(task)
+
+        result = run_audit(
+            store,
+            catalogue,
+            systems,
+            methodology,
+            fetch_options,
+            options=options,
+            on_system_done=system_done,
+        )
+    err.print(
+        f"audited {result.systems} systems: {result.findings} findings from "
+        f"{result.requests} distinct requests ({result.requests_sent} sent) in "
+        f"{time.monotonic() - started:.1f} s · run {result.run.id}",
+        markup=False,
+    )
+    return result
+
+
+def _scorecard_from_store(store: Store, run_id: int) -> Scorecard:
+    methodology = load_methodology(None)
+    return build_scorecard(
+        store.run_info(run_id), store.systems(run_id), store.findings(run_id), methodology.rubric
+    )
+
+
+def _print_card(card: Scorecard, output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        sys.stdout.write(scorecard_json(card) + "\n")
+    else:
+        print_scorecard(card, _stdout())
+
+
+@app.command()
+def scorecard(
+    db: DbOption = None,
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the newest run).")
+    ] = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Reprint a run's scorecard from the database, scored from its stored findings."""
+    path = _db_path(db)
+    if not Path(path).exists():
+        raise AuditError(f"no database at {path} (run `api-audit run` first, or pass --db)")
+    with Store.open(path) as store:
+        chosen = run_id if run_id is not None else store.latest_run_id()
+        if chosen is None:
+            raise AuditError(f"{path} holds no runs yet")
+        card = _scorecard_from_store(store, chosen)
+    _print_card(card, output)
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Keep the demo's database here (default: a temporary file)."),
+    ] = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Audit a simulated market of six suppliers served on 127.0.0.1 (no internet needed)."""
+    err = _stderr()
+    with tempfile.TemporaryDirectory(prefix="api-audit-demo-") as tmp, serve_market() as market:
+        catalogue_path = market.write_catalogue(Path(tmp) / "vendors.yaml")
+        db_path = db or str(Path(tmp) / "demo.db")
+        err.print(f"simulated market: {len(market.suppliers)} suppliers on 127.0.0.1", markup=False)
+        loaded = load_catalogue(catalogue_path)
+        methodology = load_methodology(None)
+        options: dict[str, object] = {"demo": True, "allow_private": True}
+        with Store.open(db_path) as store:
+            result = _audit_with_progress(
+                store,
+                loaded,
+                loaded.systems,
+                methodology,
+                FetchOptions(allow_private=True),
+                options,
+            )
+            card = _scorecard_from_store(store, result.run.id)
+        _print_card(card, output)
+        if db is None:
+            err.print("(the demo database was temporary; pass --db FILE to keep it)", markup=False)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        _stdout().print(f"api-audit {__version__}", markup=False)
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show version."),
+    ] = False,
+) -> None:
+    """Audit UK local-government supplier systems for open data access."""
+
+
+def _report_error(error: AuditError) -> None:
+    err = _stderr()
+    if isinstance(error, InputError):
+        for problem in error.problems:
+            err.print(strip_controls(str(problem)), markup=False)
+        err.print(f"api-audit: {len(error.problems)} problem(s) found", markup=False)
+    else:
+        err.print(f"api-audit: error: {strip_controls(str(error))}", markup=False)
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return per exit path
+    """Entry point: run the Typer app, map our errors to exit codes, never a traceback."""
+    try:
+        returned = app(args=argv, standalone_mode=False)
+    except click.ClickException as error:  # bad usage: click's own one-line message
+        error.show(file=sys.stderr)
+        return EXIT_UNUSABLE
+    except AuditError as error:
+        _report_error(error)
+        return error.exit_code
+    except typer.Exit as exit_:
+        return int(exit_.exit_code or 0)
+    except typer.Abort:
+        _stderr().print("api-audit: aborted", markup=False)
+        return 130
+    except KeyboardInterrupt:
+        _stderr().print("api-audit: interrupted; stored results are kept", markup=False)
+        return 130
+    except Exception as error:  # a bug of ours: one line, not a traceback
+        if os.environ.get("API_AUDIT_DEBUG"):
+            raise
+        _stderr().print(
+            f"api-audit: internal error: {type(error).__name__}: {strip_controls(str(error))} "
+            "(set API_AUDIT_DEBUG=1 for a traceback)",
+            markup=False,
+        )
+        return EXIT_UNUSABLE
+    # click returns the code of a typer.Exit instead of raising when not standalone
+    return returned if isinstance(returned, int) else EXIT_OK

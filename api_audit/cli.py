@@ -6,6 +6,8 @@ AuditError whose one-line text is printed by `main()` with its exit code (errors
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import sys
 import tempfile
@@ -21,15 +23,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from api_audit import __version__
 from api_audit.audit import AuditResult, run_audit
-from api_audit.catalogue import load_catalogue, select_systems
+from api_audit.catalogue import catalogue_json_schema, load_catalogue, select_systems
 from api_audit.demo.market import serve_market
 from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError
 from api_audit.http import FetchOptions
 from api_audit.models import Catalogue, Methodology, Scorecard, System
 from api_audit.probes import load_methodology
 from api_audit.render.json import scorecard_json
+from api_audit.render.renewals import renewals_table
 from api_audit.render.scorecard import print_scorecard
 from api_audit.render.text import strip_controls
+from api_audit.renewals import renewal_rows, upcoming_renewals
 from api_audit.scoring import build_scorecard
 from api_audit.store import Store
 
@@ -264,6 +268,58 @@ def demo(
         _print_card(card, output)
         if db is None:
             err.print("(the demo database was temporary; pass --db FILE to keep it)", markup=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of vendors.yaml (docs/vendors.schema.json is a copy)."""
+    sys.stdout.write(json.dumps(catalogue_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def renewals(
+    catalogue: CatalogueOption = Path("vendors.yaml"),
+    council: Annotated[
+        str | None, typer.Option(help="Only this council (GSS or three-letter code).")
+    ] = None,
+    within: Annotated[
+        int, typer.Option(min=1, max=120, help="Months ahead to look for contract ends.")
+    ] = 18,
+    db: DbOption = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """List council contracts that end soon, with each system's latest grade."""
+    loaded = load_catalogue(catalogue)
+    if council:
+        select_systems(loaded, council=council)  # raises a usage error for an unknown code
+    found = upcoming_renewals(
+        loaded,
+        today=dt.date.today(),
+        within_days=within * 30,
+        council=council,
+        grades=_latest_grades(_db_path(db)),
+    )
+    rows = renewal_rows(found)
+    if output is OutputFormat.json:
+        sys.stdout.write(json.dumps({"renewals": rows}, indent=2) + "\n")
+        return
+    console = _stdout()
+    if not rows:
+        console.print(f"No contract in {catalogue} ends within {within} months.", markup=False)
+        return
+    console.print(renewals_table(rows, within))
+
+
+def _latest_grades(path: str) -> dict[str, str]:
+    """Grades from the newest run, when a database is there; renewals work without one."""
+    if not Path(path).exists():
+        return {}
+    with Store.open(path) as store:
+        run_id = store.latest_run_id()
+        if run_id is None:
+            return {}
+        card = _scorecard_from_store(store, run_id)
+    return {row.system_id: row.score.grade for row in card.systems}
 
 
 def _version_callback(value: bool) -> None:

@@ -1,0 +1,93 @@
+"""Contracts that end soon: council instances ordered by contract end date; pure.
+
+A council checking its suppliers wants to know, before a renewal, how open each system is;
+this stage picks the instances whose contract ends inside a window and pairs each with the
+system's latest grade when a run has one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from api_audit.councils import load_register
+from api_audit.models import Catalogue, Instance, System, Vendor
+
+
+@dataclass(frozen=True)
+class Renewal:
+    council: str  # GSS code (or registry code)
+    council_name: str
+    vendor: Vendor
+    system: System
+    instance: Instance
+    days_left: int  # negative once the contract has ended
+    grade: str | None = None  # from the latest run that audited the system, if any
+
+
+def upcoming_renewals(
+    catalogue: Catalogue,
+    *,
+    today: dt.date,
+    within_days: int,
+    council: str | None = None,
+    grades: Mapping[str, str] | None = None,
+) -> list[Renewal]:
+    """Instances whose contract ends in [today - 90 days, today + within_days], soonest first.
+
+    Recently ended contracts stay in the list for 90 days: they are often rolling on
+    while a re-procurement runs, which is exactly when the evidence is wanted.
+    `council` is a GSS or registry code already checked by the caller.
+    """
+    register = load_register()
+    wanted = register.lookup(council) if council else None
+    grades = grades or {}
+    found: list[Renewal] = []
+    for vendor in catalogue.vendors:
+        for system in vendor.systems:
+            for instance in system.instances:
+                if wanted is not None and instance.council != wanted.key:
+                    continue
+                if instance.contract_end is None:
+                    continue
+                days = (instance.contract_end - today).days
+                if not -90 <= days <= within_days:
+                    continue
+                known = register.lookup(instance.council)
+                found.append(
+                    Renewal(
+                        council=instance.council,
+                        council_name=known.nice_name if known else instance.council,
+                        vendor=vendor,
+                        system=system,
+                        instance=instance,
+                        days_left=days,
+                        grade=grades.get(f"{system.id}@{instance.council}", grades.get(system.id)),
+                    )
+                )
+    return sorted(found, key=lambda r: (r.days_left, r.council_name, r.system.id))
+
+
+def renewal_rows(renewals: Sequence[Renewal]) -> list[dict[str, object]]:
+    """Plain rows for JSON output and for the table renderer."""
+    return [
+        {
+            "council": r.council,
+            "council_name": r.council_name,
+            "vendor": r.vendor.id,
+            "system": r.system.id,
+            "system_name": r.system.name,
+            "contract_start": r.instance.contract_start.isoformat()
+            if r.instance.contract_start
+            else None,
+            "contract_end": r.instance.contract_end.isoformat()
+            if r.instance.contract_end
+            else None,
+            "days_left": r.days_left,
+            "annual_value": r.instance.annual_value,
+            "grade": r.grade,
+            "source": r.instance.source,
+        }
+        for r in renewals
+    ]

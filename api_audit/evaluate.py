@@ -1,20 +1,33 @@
 """A probe's plan + the exchanges fetched → a Finding; pure.
 
 The rules, in order (DESIGN.md §4, "inconclusive is not zero"):
+0. the probe does not apply to the system (`applies_to`): not_applicable;
 1. no target URL in the catalogue: the probe's `when_missing` outcome;
 2. the fetch failed (timeout, DNS, blocked address, too large ...): inconclusive;
 3. the server answered 5xx or 429: inconclusive (it could not or would not answer now);
-4. the expectations in order: the first fail decides; else any inconclusive; else pass,
-   with the smallest credit any expectation gave (Swagger 2.0 earns partial credit).
+4. the expectations in order: the first fail or not_applicable decides; else any
+   inconclusive; else pass, with the smallest credit any expectation gave (Swagger 2.0
+   earns partial credit);
+5. a two-stage probe (`follow`) that passed step 4 finds a URL in the response and judges
+   the response to that URL by rules 2-4 with the follow's expectations;
+6. a probe with candidates passes on the first candidate that passes; otherwise it is
+   inconclusive if any candidate was, and fails if every one failed.
+
+Two-stage probes need a second round of fetching: `follow_up_requests(plans, exchanges)`
+lists what the first round's responses point at; fetch those, add them to the exchanges,
+then call `evaluate` as usual.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import cast
+from urllib.parse import urlsplit
 
 from api_audit.matchers import (
+    LINKS,
     MATCHERS,
     MatchContext,
     Verdict,
@@ -25,8 +38,10 @@ from api_audit.matchers import (
 from api_audit.models import (
     ENDPOINT_KINDS,
     Exchange,
+    Expectation,
     FetchRequest,
     Finding,
+    FollowRequest,
     Hop,
     Outcome,
     Probe,
@@ -39,6 +54,12 @@ from api_audit.plan import ProbePlan, plan_probe
 # 2027 gives the same result when the tests run in 2026 or in 2030.
 EXAMPLE_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 EXAMPLE_ORIGIN = "https://api.example.test"
+# What a candidate the example gives no response for answers (probes/README.md).
+EXAMPLE_NOT_FOUND: Mapping[str, object] = {
+    "status": 404,
+    "headers": {"content-type": "text/plain"},
+    "body": "Not found",
+}
 
 _ERROR_WORDS = {
     "blocked_address": "address blocked",
@@ -52,41 +73,164 @@ _ERROR_WORDS = {
 }
 
 
+@dataclass(frozen=True)
+class _Judgement:
+    """The verdict on one target (one candidate), before it becomes a Finding."""
+
+    outcome: Outcome
+    message: str
+    credit: float = 0.0
+    evidence: tuple[str, ...] = ()
+    observed: bool = False
+    status: int | None = None  # the target's status, to pick the most telling failure
+
+
 def evaluate(plan: ProbePlan, exchanges: Mapping[str, Exchange], *, now: datetime) -> Finding:
     """The finding for one plan, from the exchanges fetched (keyed by FetchRequest.key)."""
     probe = plan.probe
+    if not plan.applicable:
+        return _finding(plan, _Judgement("not_applicable", plan.missing))
     if plan.target is None:
-        return _finding(plan, probe.request.when_missing, plan.missing)
-    evidence = tuple(
-        r.key for r in (plan.target, plan.baseline) if r is not None and r.key in exchanges
+        return _finding(plan, _Judgement(probe.request.when_missing, plan.missing))
+    judgements = [_judge_target(plan, target, exchanges, now) for target in plan.targets]
+    return _finding(plan, _pick(plan, judgements))
+
+
+def follow_up_requests(
+    plans: Iterable[ProbePlan], exchanges: Mapping[str, Exchange], *, now: datetime
+) -> list[FetchRequest]:
+    """The second-round requests two-stage probes need, given the first round's exchanges.
+
+    For each plan with `follow` whose target response passed its expectations, the URL the
+    follow's link extractor finds in it; distinct, in plan order, leaving out any request
+    already in `exchanges`. Fetch these and add them to the exchanges before `evaluate`.
+    """
+    wanted: dict[str, FetchRequest] = {}
+    for plan in plans:
+        follow = plan.probe.request.follow
+        if follow is None or not plan.applicable:
+            continue
+        for target in plan.targets:
+            exchange = exchanges.get(target.key)
+            if exchange is None or _unusable(exchange) is not None:
+                continue
+            ctx = _context(plan, exchange, exchanges, now)
+            if _combine(_verdicts(plan.probe.expect, ctx))[0] != "pass":
+                continue
+            request = _follow_request(follow, ctx)
+            if request is not None and request.key not in exchanges:
+                wanted.setdefault(request.key, request)
+    return list(wanted.values())
+
+
+# --- one target --------------------------------------------------------------------------
+
+
+def _judge_target(
+    plan: ProbePlan, target: FetchRequest, exchanges: Mapping[str, Exchange], now: datetime
+) -> _Judgement:
+    evidence = tuple(r.key for r in (target, plan.baseline) if r is not None and r.key in exchanges)
+    exchange = exchanges.get(target.key)
+    if exchange is None:
+        return _Judgement(
+            "inconclusive", "could not measure: the request was not made", evidence=evidence
+        )
+    unusable = _unusable(exchange, plan.probe.expect)
+    if unusable is not None:
+        return _with(unusable, evidence=evidence)
+    ctx = _context(plan, exchange, exchanges, now)
+    outcome, message, credit = _combine(_verdicts(plan.probe.expect, ctx))
+    first = _Judgement(outcome, message, credit, evidence, True, exchange.status)
+    follow = plan.probe.request.follow
+    if outcome != "pass" or follow is None:
+        return first
+    return _judge_followed(first, follow, ctx, exchanges, now)
+
+
+def _judge_followed(
+    first: _Judgement,
+    follow: FollowRequest,
+    ctx: MatchContext,
+    exchanges: Mapping[str, Exchange],
+    now: datetime,
+) -> _Judgement:
+    """Rule 5: the link found in a passing first response, and the response to it."""
+    found = LINKS[follow.link].extract(ctx)
+    if found.url is None:
+        return _with(first, outcome=follow.when_no_link, message=found.message, credit=0.0)
+    request = FetchRequest(url=found.url, accept=follow.accept)
+    followed = exchanges.get(request.key)
+    if followed is None:
+        return _with(
+            first,
+            outcome="inconclusive",
+            message=f"{found.message}; could not measure: it was not fetched",
+            credit=0.0,
+        )
+    evidence = (*first.evidence, request.key)
+    unusable = _unusable(followed, follow.expect)
+    if unusable is not None:
+        return _with(unusable, message=f"{found.message}: {unusable.message}", evidence=evidence)
+    second = MatchContext(exchange=followed, baseline=None, now=now)
+    outcome, message, credit = _combine(_verdicts(follow.expect, second))
+    return _Judgement(
+        outcome,
+        f"{found.message}: {message}",
+        min(credit, first.credit) if outcome == "pass" else 0.0,
+        evidence,
+        True,
+        first.status,
     )
-    target = exchanges.get(plan.target.key)
-    if target is None:
-        return _finding(
-            plan, "inconclusive", "could not measure: the request was not made", evidence=evidence
+
+
+def _unusable(exchange: Exchange, expect: Sequence[Expectation] = ()) -> _Judgement | None:
+    """Rules 2 and 3: a failed fetch, a 5xx or a 429 (None when the response can be judged)."""
+    if exchange.error is not None or exchange.status is None:
+        # A redirect chain that reached a sign-in page is evidence of a login wall even when
+        # the sign-in host itself could not be fetched (e.g. it is on a private address).
+        sign_in = sign_in_redirect(exchange.redirects)
+        if sign_in is not None and any(e.matcher == "not_login_wall" for e in expect):
+            return _Judgement(
+                "fail", f"redirected to a sign-in page at {quote(sign_in)}", observed=True
+            )
+        word = _ERROR_WORDS.get(exchange.error or "", exchange.error or "no response")
+        detail = quote(exchange.error_detail)
+        return _Judgement(
+            "inconclusive", f"could not measure: {word}" + (f" ({detail})" if detail else "")
         )
-    if target.error is not None or target.status is None:
-        return _failed_fetch(plan, target, evidence)
-    if target.status >= 500 or target.status == 429:
-        kind = "rate limited" if target.status == 429 else "server error"
-        return _finding(
-            plan,
+    if exchange.status >= 500 or exchange.status == 429:
+        kind = "rate limited" if exchange.status == 429 else "server error"
+        return _Judgement(
             "inconclusive",
-            f"{kind}: {describe_status(target.status)}",
-            evidence=evidence,
+            f"{kind}: {describe_status(exchange.status)}",
             observed=True,
+            status=exchange.status,
         )
+    return None
+
+
+def _context(
+    plan: ProbePlan, exchange: Exchange, exchanges: Mapping[str, Exchange], now: datetime
+) -> MatchContext:
     baseline = exchanges.get(plan.baseline.key) if plan.baseline is not None else None
-    ctx = MatchContext(exchange=target, baseline=baseline, now=now)
-    verdicts = [MATCHERS[e.matcher].match(e.argument, ctx) for e in probe.expect]
-    outcome, message, credit = _combine(verdicts)
-    return _finding(plan, outcome, message, evidence=evidence, observed=True, credit=credit)
+    return MatchContext(
+        exchange=exchange, baseline=baseline, now=now, endpoint_kind=plan.target_kind
+    )
+
+
+def _verdicts(expect: Sequence[Expectation], ctx: MatchContext) -> list[Verdict]:
+    return [MATCHERS[e.matcher].match(e.argument, ctx) for e in expect]
+
+
+def _follow_request(follow: FollowRequest, ctx: MatchContext) -> FetchRequest | None:
+    found = LINKS[follow.link].extract(ctx)
+    return None if found.url is None else FetchRequest(url=found.url, accept=follow.accept)
 
 
 def _combine(verdicts: list[Verdict]) -> tuple[Outcome, str, float]:
-    first_fail = next((v for v in verdicts if v.outcome == "fail"), None)
-    if first_fail is not None:
-        return "fail", first_fail.message, 0.0
+    decisive = next((v for v in verdicts if v.outcome in ("fail", "not_applicable")), None)
+    if decisive is not None:
+        return decisive.outcome, decisive.message, 0.0
     unsure = next((v for v in verdicts if v.outcome == "inconclusive"), None)
     if unsure is not None:
         return "inconclusive", unsure.message, 0.0
@@ -94,43 +238,54 @@ def _combine(verdicts: list[Verdict]) -> tuple[Outcome, str, float]:
     return "pass", "; ".join(v.message for v in verdicts), credit
 
 
-def _failed_fetch(plan: ProbePlan, target: Exchange, evidence: tuple[str, ...]) -> Finding:
-    # A redirect chain that reached a sign-in page is evidence of a login wall even when
-    # the sign-in host itself could not be fetched (e.g. it is on a private address).
-    sign_in = sign_in_redirect(target.redirects)
-    if sign_in is not None and any(e.matcher == "not_login_wall" for e in plan.probe.expect):
-        return _finding(
-            plan,
-            "fail",
-            f"redirected to a sign-in page at {quote(sign_in)}",
-            evidence=evidence,
-            observed=True,
-        )
-    word = _ERROR_WORDS.get(target.error or "", target.error or "no response")
-    detail = quote(target.error_detail)
-    message = f"could not measure: {word}" + (f" ({detail})" if detail else "")
-    return _finding(plan, "inconclusive", message, evidence=evidence)
+def _with(judgement: _Judgement, **changes: object) -> _Judgement:
+    return replace(judgement, **changes)  # type: ignore[arg-type]  # mypy cannot check **kwargs
 
 
-def _finding(
-    plan: ProbePlan,
-    outcome: Outcome,
-    message: str,
-    *,
-    evidence: tuple[str, ...] = (),
-    observed: bool = False,
-    credit: float | None = None,
-) -> Finding:
+# --- candidates ----------------------------------------------------------------------------
+
+
+def _pick(plan: ProbePlan, judgements: list[_Judgement]) -> _Judgement:
+    """Rule 6: the first pass; else an inconclusive; else all n/a; else the telling fail."""
+    evidence = tuple(dict.fromkeys(k for j in judgements for k in j.evidence))
+    observed = any(j.observed for j in judgements)
+    if len(judgements) == 1:
+        return judgements[0]
+    labelled = [
+        _with(j, message=f"at {_shown_path(t)}: {j.message}")
+        for t, j in zip(plan.targets, judgements, strict=True)
+    ]
+    chosen = next((j for j in labelled if j.outcome == "pass"), None)
+    chosen = chosen or next((j for j in labelled if j.outcome == "inconclusive"), None)
+    if chosen is None and all(j.outcome == "not_applicable" for j in labelled):
+        chosen = labelled[0]
+    if chosen is None:
+        # The most telling failure: a page that answered (an app shell, a wrong type)
+        # says more than a 404 at another candidate.
+        failures = [j for j in labelled if j.outcome == "fail"]
+        chosen = next((j for j in failures if j.status not in (404, 410)), failures[0])
+        others = len(judgements) - 1
+        paths = "1 other path" if others == 1 else f"{others} other paths"
+        chosen = _with(chosen, message=f"{chosen.message}; {paths} failed too")
+    return _with(chosen, evidence=evidence, observed=observed)
+
+
+def _shown_path(request: FetchRequest) -> str:
+    parts = urlsplit(request.url)
+    return quote(parts.path + (f"?{parts.query}" if parts.query else ""), 80)
+
+
+def _finding(plan: ProbePlan, judgement: _Judgement) -> Finding:
     return Finding(
         system_id=plan.system.id,
         probe_id=plan.probe.id,
         criterion=plan.probe.criterion,
         weight=plan.probe.weight,
-        outcome=outcome,
-        message=message,
-        evidence=evidence,
-        observed=observed,
-        credit=credit if credit is not None else (1.0 if outcome == "pass" else 0.0),
+        outcome=judgement.outcome,
+        message=judgement.message,
+        evidence=judgement.evidence,
+        observed=judgement.observed,
+        credit=judgement.credit if judgement.outcome == "pass" else 0.0,
     )
 
 
@@ -145,6 +300,7 @@ def exchange_from_example(
     hops = cast(list[Mapping[str, object]], example_response.get("redirects") or [])
     status = example_response.get("status")
     error = example_response.get("error")
+    tls = example_response.get("tls_version")
     return Exchange(
         request=request,
         final_url=str(example_response.get("final_url") or request.url),
@@ -156,32 +312,50 @@ def exchange_from_example(
         ),
         error=str(error) if error is not None else None,
         error_detail=str(example_response.get("error_detail") or ""),
+        tls_version=str(tls) if tls is not None else None,
     )
 
 
 def example_system(probe: Probe, example: ProbeExample) -> System:
-    """A catalogue entry with every endpoint on EXAMPLE_ORIGIN (none when missing)."""
+    """A catalogue entry with every endpoint on EXAMPLE_ORIGIN (none when missing), in the
+    probe's service areas and claiming its standards unless the example says otherwise."""
     endpoints: dict[str, str] = (
         {}
         if example.endpoint_missing
-        else {kind: f"{EXAMPLE_ORIGIN}/{kind}" for kind in ENDPOINT_KINDS}
+        else {
+            kind: f"{EXAMPLE_ORIGIN}/{kind}"
+            for kind in ENDPOINT_KINDS
+            if kind not in example.missing_endpoints
+        }
     )
+    areas = example.service_areas
+    claimed = example.claimed
     return System(
         id=f"example:{probe.id}",
         name=example.name,
         vendor_id="example",
         vendor_name="Example",
-        service_areas=(),
+        service_areas=probe.applies_to.service_areas if areas is None else areas,
         endpoints=endpoints,
+        standards=probe.applies_to.claimed if claimed is None else claimed,
     )
 
 
 def run_example(probe: Probe, example: ProbeExample, *, now: datetime = EXAMPLE_NOW) -> Finding:
-    """Evaluate one of a probe's shipped examples, as the tests and `probes show` do."""
+    """Evaluate one of a probe's shipped examples, as the tests and `probes show` do.
+
+    `response` answers the first target, `responses` the later candidates (any left out
+    answer 404), `baseline` the random path, and `followed` the followed link.
+    """
     plan = plan_probe(example_system(probe, example), probe, "example")
     exchanges: dict[str, Exchange] = {}
-    if plan.target is not None:
-        exchanges[plan.target.key] = exchange_from_example(example.response, plan.target)
+    answers = (example.response, *example.responses)
+    for index, target in enumerate(plan.targets):
+        answer = answers[index] if index < len(answers) else EXAMPLE_NOT_FOUND
+        exchanges[target.key] = exchange_from_example(answer, target)
     if plan.baseline is not None and example.baseline is not None:
         exchanges[plan.baseline.key] = exchange_from_example(example.baseline, plan.baseline)
+    if example.followed is not None:
+        for request in follow_up_requests([plan], exchanges, now=now):
+            exchanges[request.key] = exchange_from_example(example.followed, request)
     return evaluate(plan, exchanges, now=now)

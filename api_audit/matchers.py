@@ -4,7 +4,12 @@ A probe's `expect:` list names matchers from `MATCHERS` with a YAML argument. Ea
 is a pure function `(argument, MatchContext) -> Verdict`: it looks at one exchange (and,
 for `not_soft_200`, the response to a random path on the same origin) and says pass, fail
 or inconclusive with a specific message. A new kind of check is a new function here plus
-a test; probe files never hold code (DESIGN.md §4).
+a test; probe files never hold code (DESIGN.md §4). A matcher may also answer
+not_applicable (e.g. `deprecation_signals` when nothing is being retired).
+
+`LINKS` is the closed vocabulary of a two-stage probe's `follow: {link: ...}`: each
+extractor finds one URL in a response (the spec a Swagger UI page loads, a calendar feed a
+page links to) for the second request.
 
 Messages may quote what a server sent; `quote` strips control characters and truncates,
 and renderers escape markup later.
@@ -14,20 +19,32 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
+import html
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import Literal, cast
 from urllib.parse import urljoin, urlsplit
 
 from api_audit.models import Exchange, Hop
-from api_audit.parsing import SpecInfo, UnsafeDocument, parse_json, parse_spec
+from api_audit.parsing import (
+    CheckBudgetExceeded,
+    OpenApiReport,
+    SpecInfo,
+    UnsafeDocument,
+    check_openapi,
+    local_ref_problems,
+    parse_json,
+    parse_spec,
+)
 
-VerdictOutcome = Literal["pass", "fail", "inconclusive"]
+VerdictOutcome = Literal["pass", "fail", "inconclusive", "not_applicable"]
 
 QUOTE_CHARS = 200
 SOFT_200_SIMILARITY = 0.9  # token overlap at or above this = "the same page"
@@ -44,7 +61,8 @@ class Verdict:
 
 @dataclass(frozen=True)
 class MatchContext:
-    """What a matcher may look at: the target exchange, the random-path baseline, a clock.
+    """What a matcher may look at: the target exchange, the random-path baseline, a clock,
+    and which catalogue endpoint kind the target URL came from (None for a path).
 
     `cache` holds parsed bodies so several matchers on one exchange parse it once.
     """
@@ -52,6 +70,7 @@ class MatchContext:
     exchange: Exchange
     baseline: Exchange | None
     now: datetime
+    endpoint_kind: str | None = None
     cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     def json_body(self) -> object:
@@ -69,6 +88,24 @@ class MatchContext:
             cached = self.exchange.body[:_SCAN_BYTES].decode("utf-8", "replace")
             self.cache["text"] = cached
         return cached
+
+    def visible_text(self) -> str:
+        """The words a reader sees: for a web page, text outside tags, scripts, styles and
+        comments, entities decoded; otherwise the text. Lower case, whitespace collapsed."""
+        cached = self.cache.get("visible")
+        if not isinstance(cached, str):
+            lower = self.text().lower()
+            if _looks_like_html(self.exchange) or lower.lstrip()[:1] == "<":
+                shown, _ = _cut_blocks(lower, _HIDDEN_START, "script")
+                lower = html.unescape(_TAG.sub(" ", shown))
+            cached = " ".join(lower.split())
+            self.cache["visible"] = cached
+        return cached
+
+    def openapi_report(self) -> OpenApiReport:
+        """The structure check of the parsed description; raises UnsafeDocument (cached)."""
+        spec = self.spec()
+        return cast(OpenApiReport, self._cached("report", lambda: check_openapi(spec.document)))
 
     def _cached(self, key: str, parse: Callable[[], object]) -> object:
         if key not in self.cache:
@@ -116,7 +153,10 @@ def describe_status(status: int) -> str:
 
 
 def _count(number: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    if noun.endswith("y"):
+        plural = noun[:-1] + "ies"
+    else:
+        plural = noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
     return f"{number} {noun if number == 1 else plural}"
 
 
@@ -130,6 +170,10 @@ def _fail(message: str) -> Verdict:
 
 def _unsure(message: str) -> Verdict:
     return Verdict("inconclusive", message)
+
+
+def _not_applicable(message: str) -> Verdict:
+    return Verdict("not_applicable", message)
 
 
 def _served_as(exchange: Exchange) -> str:
@@ -531,6 +575,12 @@ def match_openapi(argument: object, ctx: MatchContext) -> Verdict:
             f"refers to external documents ($ref {quote(spec.external_refs[0])}), "
             "which are never fetched"
         )
+    try:
+        ref_problems = local_ref_problems(spec.document)
+    except CheckBudgetExceeded as exc:
+        return _unsure(f"could not check its $refs: {exc.reason}")
+    if ref_problems and spec.kind is not None:
+        return _fail(f"not a usable API description: {quote(ref_problems[0])}")
     return _spec_verdict(spec, swagger2_credit)
 
 
@@ -686,6 +736,892 @@ def match_oidc_discovery(argument: object, ctx: MatchContext) -> Verdict:
     return _pass(f"authorization server metadata for issuer {quote(issuer)}")
 
 
+# --- shared helpers for typed documents ----------------------------------------------------
+
+_JSON_MEDIA = ("application/json", "*/*+json")
+_XML_MEDIA = ("application/xml", "text/xml", "*/*+xml")
+
+
+def _media_is(exchange: Exchange, patterns: Sequence[str]) -> bool:
+    media = exchange.content_type
+    return bool(media) and any(fnmatch.fnmatchcase(media, p) for p in patterns)
+
+
+def _typed_json(ctx: MatchContext, media: Sequence[str] = _JSON_MEDIA) -> object | Verdict:
+    """The JSON body when it is served as JSON; else a failing Verdict saying why not.
+
+    A standard's document served as text/html (an app shell at the right path) or with
+    the wrong media type is not credited, whatever its body says.
+    """
+    if _looks_like_html(ctx.exchange):
+        return _fail(f"served as {_served_as(ctx.exchange)}: a web page, not JSON")
+    if not _media_is(ctx.exchange, media):
+        return _fail(f"served as {_served_as(ctx.exchange)} (expected {' or '.join(media)})")
+    try:
+        return ctx.json_body()
+    except UnsafeDocument as exc:
+        return _fail(exc.reason)
+
+
+def _bounded_number(argument: object, key: str) -> str | None:
+    value = argument.get(key) if isinstance(argument, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        return f"{key} must be a number from 0 to 1"
+    return None
+
+
+def _validate_options(argument: object, allowed: Mapping[str, str]) -> str | None:
+    """`true`, or a mapping whose keys are in `allowed` (key -> 'share' for 0-1 numbers)."""
+    if argument is True:
+        return None
+    if not isinstance(argument, dict):
+        keys = ", ".join(f"{k}: ..." for k in allowed)
+        return f"give `true` or {{{keys}}}"
+    unknown = sorted(set(map(str, argument)) - set(allowed))
+    if unknown:
+        return f"unknown key {unknown[0]!r} (allowed: {', '.join(allowed)})"
+    for key in allowed:
+        problem = _bounded_number(argument, key)
+        if problem:
+            return problem
+    return None
+
+
+def _option(argument: object, key: str, default: float) -> float:
+    value = argument.get(key, default) if isinstance(argument, dict) else default
+    return float(cast(float, value))
+
+
+# --- spec_quality --------------------------------------------------------------------------
+
+QUALITY_SUMMARY_SHARE = 0.8  # operations with a summary or description (DISC-03)
+QUALITY_ERROR_SHARE = 0.5  # operations that document a 4xx, 5xx or default response
+
+
+def _quality_marks(report: OpenApiReport) -> list[tuple[str, bool]]:
+    """(what, met) for each quality mark that applies to this document."""
+    marks = [
+        ("info.title and info.version", report.has_title and report.has_version),
+        ("servers", report.has_servers),
+        ("info.contact", report.has_contact),
+        ("info.license or termsOfService", report.has_licence),
+        ("a valid structure", report.problem_count == 0 and not report.ref_problems),
+    ]
+    if report.security_used:  # only an API that requires auth must describe it
+        defined = set(report.security_schemes)
+        marks.append(
+            ("security schemes for its security", all(n in defined for n in report.security_used))
+        )
+    if report.operations:
+        summarised = report.described / report.operations
+        errors = report.with_error_responses / report.operations
+        marks.append(
+            (
+                f"summaries on {QUALITY_SUMMARY_SHARE:.0%} of operations",
+                summarised >= QUALITY_SUMMARY_SHARE,
+            )
+        )
+        marks.append(
+            (
+                f"error responses on {QUALITY_ERROR_SHARE:.0%} of operations",
+                errors >= QUALITY_ERROR_SHARE,
+            )
+        )
+    return marks
+
+
+def match_spec_quality(argument: object, ctx: MatchContext) -> Verdict:  # noqa: PLR0911 - one return per verdict, in reading order
+    minimum = _option(argument, "min_share", 0.5)
+    if _looks_like_html(ctx.exchange):
+        return _fail(f"served as {_served_as(ctx.exchange)}: a web page, not an OpenAPI document")
+    try:
+        spec = ctx.spec()
+        if spec.external_refs:
+            return _fail(f"refers to external documents ($ref {quote(spec.external_refs[0])})")
+        if spec.kind is None:
+            return _fail("not an OpenAPI 3.x or Swagger 2.0 document")
+        report = ctx.openapi_report()
+    except CheckBudgetExceeded as exc:
+        return _unsure(f"could not check the description: {exc.reason}")
+    except UnsafeDocument as exc:
+        return _fail(f"not a usable API description: {exc.reason}")
+    marks = _quality_marks(report)
+    met = sum(1 for _, ok in marks if ok)
+    share = met / len(marks)
+    missing = [what for what, ok in marks if not ok]
+    lacking = f" (lacks {', '.join(missing)})" if missing else ""
+    if report.problems:
+        lacking += f"; first problem: {quote(report.problems[0], 100)}"
+    elif report.ref_problems:
+        lacking += f"; {quote(report.ref_problems[0], 100)}"
+    summary = f"{met} of {len(marks)} quality marks{lacking}"
+    if share < minimum:
+        return _fail(f"only {summary}")
+    return _pass(summary, round(share, 2))
+
+
+# --- problem_details (RFC 9457) ------------------------------------------------------------
+
+
+def match_problem_details(argument: object, ctx: MatchContext) -> Verdict:  # noqa: PLR0911 - one return per verdict, in reading order
+    json_credit = _option(argument, "json_error_credit", 0.0)
+    ex = ctx.exchange
+    status = ex.status or 0
+    if not 400 <= status < 500:
+        return _fail(f"{describe_status(status)} for a path that does not exist (expected a 4xx)")
+    if ex.content_type == "application/problem+json":
+        data = _json_or_failure(ctx)
+        if isinstance(data, Verdict):
+            return data
+        if not isinstance(data, dict) or not any(
+            isinstance(data.get(k), str) for k in ("type", "title")
+        ):
+            return _fail("application/problem+json without a type or title")
+        if "status" in data and data["status"] != status:
+            return _fail(f"problem status {quote(str(data['status']), 10)} is not {status}")
+        title = data.get("title") or data.get("type")
+        return _pass(f"{status} as application/problem+json: {quote(str(title), 80)!r}")
+    if json_credit > 0 and _media_is(ex, _JSON_MEDIA):
+        data = _json_or_failure(ctx)
+        if not isinstance(data, Verdict) and isinstance(data, dict):
+            return _pass(
+                f"{status} with a JSON error body, not application/problem+json "
+                f"({json_credit:g} credit)",
+                json_credit,
+            )
+    return _fail(f"{status} served as {_served_as(ex)}, not application/problem+json")
+
+
+# --- redirects_to_https --------------------------------------------------------------------
+
+
+def match_redirects_to_https(argument: object, ctx: MatchContext) -> Verdict:
+    temporary_credit = _option(argument, "temporary_credit", 0.5)
+    ex = ctx.exchange
+    if urlsplit(ex.request.url).scheme.lower() != "http":
+        return _not_applicable("the request was not made over http")
+    if not ex.redirects:
+        return _fail(f"http answers {describe_status(ex.status or 0)} without redirecting to https")
+    first = ex.redirects[0]
+    target = urljoin(first.url, first.location)
+    if urlsplit(target).scheme.lower() != "https":
+        return _fail(f"http redirects to {quote(target)}, not to https")
+    if first.status in (301, 308):
+        return _pass(f"http redirects permanently ({first.status}) to {quote(target)}")
+    return _pass(
+        f"http redirects to https, but with a temporary {first.status} "
+        f"({temporary_credit:g} credit; use 301 or 308)",
+        temporary_credit,
+    )
+
+
+# --- tls_version ---------------------------------------------------------------------------
+
+_TLS_VERSIONS = {
+    "SSLv2": 0.2,
+    "SSLv3": 0.3,
+    "TLSv1": 1.0,
+    "TLSv1.1": 1.1,
+    "TLSv1.2": 1.2,
+    "TLSv1.3": 1.3,
+}
+
+
+def _validate_tls_version(argument: object) -> str | None:
+    if not isinstance(argument, dict) or set(map(str, argument)) != {"min"}:
+        return "give {min: '1.2'} or {min: '1.3'}"
+    return None if argument["min"] in ("1.2", "1.3") else "min must be '1.2' or '1.3'"
+
+
+def match_tls_version(argument: object, ctx: MatchContext) -> Verdict:
+    minimum = float(cast(Mapping[str, str], argument)["min"])
+    ex = ctx.exchange
+    if urlsplit(ex.final_url).scheme.lower() != "https":
+        return _not_applicable("served over plain http, so no TLS (the https probe covers it)")
+    if ex.tls_version is None:
+        return _unsure("the HTTP engine did not report the TLS version")
+    version = _TLS_VERSIONS.get(ex.tls_version)
+    if version is None:
+        return _unsure(f"unknown TLS version {quote(ex.tls_version, 20)!r}")
+    if version < minimum:
+        return _fail(f"negotiated {ex.tls_version} (TLS {minimum:g} or later is required)")
+    return _pass(f"negotiated {ex.tls_version}")
+
+
+# --- utf8 ----------------------------------------------------------------------------------
+
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
+_TEXTUAL = (
+    "text/*",
+    "application/json",
+    "*/*+json",
+    "application/xml",
+    "*/*+xml",
+    "application/yaml",
+    "application/x-yaml",
+    "application/javascript",
+)
+
+
+def match_utf8(argument: object, ctx: MatchContext) -> Verdict:  # noqa: PLR0911 - one return per verdict, in reading order
+    del argument  # always true
+    ex = ctx.exchange
+    if _looks_like_html(ex):
+        return _not_applicable("a web page, not API data")
+    if not _media_is(ex, _TEXTUAL):
+        return _not_applicable(f"served as {_served_as(ex)}: not labelled as text")
+    if not ex.body.strip():
+        return _not_applicable("an empty body: no text to check")
+    declared = _CHARSET.search(ex.header("content-type") or "")
+    charset = declared.group(1).lower() if declared else ""
+    if charset and charset not in ("utf-8", "utf8"):
+        return _fail(f"declares charset={quote(charset, 30)}, not UTF-8")
+    try:
+        ex.body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = ex.body[exc.start]
+        return _fail(f"not valid UTF-8 (byte 0x{bad:02X} at offset {exc.start})")
+    if charset:
+        return _pass("charset=utf-8, and the body is valid UTF-8")
+    if _media_is(ex, _JSON_MEDIA):
+        return _pass("JSON, valid UTF-8 (JSON needs no charset: RFC 8259 §8.1)")
+    return _pass("valid UTF-8 (no charset declared)")
+
+
+# --- wording -------------------------------------------------------------------------------
+
+_WORDING_KEYS = ("pass", "fail", "otherwise", "mixed_credit")
+_OTHERWISE = ("inconclusive", "fail", "not_applicable")
+
+
+def _validate_wording(argument: object) -> str | None:
+    if not isinstance(argument, dict):
+        return "give {pass: [phrases], fail: [phrases], otherwise: inconclusive}"
+    unknown = sorted(set(map(str, argument)) - set(_WORDING_KEYS))
+    if unknown:
+        return f"unknown key {unknown[0]!r} (allowed: {', '.join(_WORDING_KEYS)})"
+    for key in ("pass", "fail"):
+        if key in argument and _string_list(argument[key]) is None:
+            return f"{key} must be a list of phrases"
+    if not argument.get("pass") and not argument.get("fail"):
+        return "give pass or fail phrases (or both)"
+    if argument.get("otherwise", "inconclusive") not in _OTHERWISE:
+        return f"otherwise must be one of {', '.join(_OTHERWISE)}"
+    return _bounded_number(argument, "mixed_credit")
+
+
+@functools.lru_cache(maxsize=256)
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """A phrase as whole words in any case and spacing: 'sign up' finds 'Sign  up' only."""
+    words = [re.escape(w) for w in phrase.casefold().split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")
+
+
+def _first_phrase(text: str, phrases: Sequence[str]) -> str | None:
+    return next((p for p in phrases if _phrase_pattern(p).search(text)), None)
+
+
+def match_wording(argument: object, ctx: MatchContext) -> Verdict:
+    spec = cast(Mapping[str, object], argument)
+    good = _string_list(spec.get("pass")) or []
+    bad = _string_list(spec.get("fail")) or []
+    text = ctx.visible_text()
+    found_good, found_bad = _first_phrase(text, good), _first_phrase(text, bad)
+    if found_good and found_bad:
+        credit = _option(spec, "mixed_credit", 0.5)
+        return _pass(f"says {found_good!r} but also {found_bad!r} ({credit:g} credit)", credit)
+    if found_good:
+        return _pass(f"says {found_good!r}")
+    if found_bad:
+        return _fail(f"says {found_bad!r}" + (f", and nothing like {good[0]!r}" if good else ""))
+    shown = ", ".join(repr(p) for p in (good or bad)[:3])
+    said = (
+        f"says nothing either way (such as {good[0]!r} or {bad[0]!r})"
+        if good and bad
+        else f"mentions none of {shown} ..."
+    )
+    return Verdict(cast(VerdictOutcome, spec.get("otherwise", "inconclusive")), said)
+
+
+# --- open_licence --------------------------------------------------------------------------
+
+# (licence, pattern) pairs; acronyms are matched in their usual case, names in any case.
+_OPEN_LICENCES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Open Government Licence", re.compile(r"(?i:open[ -]government[ -]licen[cs]e)")),
+    ("Open Government Licence", re.compile(r"(?i:nationalarchives\.gov\.uk/doc/open-government)")),
+    ("Open Government Licence", re.compile(r"\bOGL(?:-UK)?(?:[- ]v?[0-9.]+)?\b")),
+    ("CC BY", re.compile(r"(?i:creative\s*commons\s+attribution)")),
+    ("CC BY", re.compile(r"(?i:creativecommons\.org/licenses/by)")),
+    ("CC BY", re.compile(r"\bCC[- ]BY\b")),
+    ("CC0", re.compile(r"\bCC0\b|(?i:creativecommons\.org/publicdomain/zero)")),
+    ("ODbL", re.compile(r"\bODbL\b|(?i:open\s+database\s+licen[cs]e)")),
+    ("Open Data Commons", re.compile(r"(?i:opendatacommons\.org/licenses/)|\bODC-BY\b|\bPDDL\b")),
+)
+
+
+def _open_licence(text: str) -> str | None:
+    return next((name for name, pattern in _OPEN_LICENCES if pattern.search(text)), None)
+
+
+def _spec_licence(ctx: MatchContext) -> tuple[bool, str] | None:
+    """(is open, as written) for an API description's info.license; None when it has none."""
+    if _looks_like_html(ctx.exchange):
+        return None
+    try:
+        spec = ctx.spec()
+    except UnsafeDocument:
+        return None
+    document = spec.document
+    info = document.get("info") if spec.kind and isinstance(document, dict) else None
+    licence = info.get("license") if isinstance(info, dict) else None
+    if not isinstance(licence, dict):
+        return None
+    written = " ".join(str(licence.get(k, "")) for k in ("name", "identifier", "url")).strip()
+    return (_open_licence(written) is not None, written) if written else None
+
+
+def match_open_licence(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    declared = _spec_licence(ctx)
+    if declared is not None:
+        is_open, written = declared
+        if is_open:
+            return _pass(f"info.license names an open licence: {quote(written, 80)!r}")
+        return _fail(f"info.license {quote(written, 80)!r} is not an open data licence")
+    name = _open_licence(ctx.text())
+    if name:
+        return _pass(f"names an open licence: {name}")
+    return _fail("names no open licence (OGL, CC BY, CC0, ODbL)")
+
+
+# --- sandbox -------------------------------------------------------------------------------
+
+_SANDBOX_PHRASES = (
+    "sandbox",
+    "test environment",
+    "testing environment",
+    "test service",
+    "staging environment",
+    "uat environment",
+    "mock server",
+    "test api keys",
+    "test credentials",
+)
+_SANDBOX_WORDS = frozenset({"sandbox", "test", "testing", "staging", "uat", "demo", "mock"})
+
+
+def _test_host(host: str) -> bool:
+    """A host name with a sandbox/test/staging/uat label, the top-level domain aside
+    (sandbox.api.example.com, api-uat.example.com; not example.test)."""
+    labels = host.lower().split(".")[:-1]
+    return any(part in _SANDBOX_WORDS for label in labels for part in label.split("-"))
+
+
+def _sandbox_server(document: object) -> str | None:
+    """Why an API description's servers show a test environment; None when they do not."""
+    servers = document.get("servers") if isinstance(document, dict) else None
+    if not isinstance(servers, list):
+        return None
+    entries = [s for s in servers if isinstance(s, dict) and isinstance(s.get("url"), str)]
+    for entry in entries:
+        host = urlsplit(str(entry["url"])).hostname or ""
+        words = f"{entry.get('description', '')}".casefold()
+        if _test_host(host) or _first_phrase(words, (*_SANDBOX_PHRASES, "test")):
+            return f"the spec lists a test server {quote(str(entry['url']), 80)}"
+    if len(entries) >= 2:
+        return f"the spec lists {len(entries)} servers"
+    return None
+
+
+def match_sandbox(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    ex = ctx.exchange
+    if ctx.endpoint_kind == "sandbox":
+        if ex.status in (404, 410):
+            return _fail(f"the sandbox URL answers {describe_status(ex.status)}")
+        return _pass(
+            f"a sandbox answers at {quote(ex.request.url)} ({describe_status(ex.status or 0)})"
+        )
+    if not _looks_like_html(ex):
+        try:
+            spec = ctx.spec()
+            found = _sandbox_server(spec.document) if spec.kind else None
+        except UnsafeDocument:
+            found = None
+        if found:
+            return _pass(found)
+    phrase = _first_phrase(ctx.visible_text(), _SANDBOX_PHRASES)
+    if phrase:
+        return _pass(f"mentions {phrase!r}")
+    return _fail("advertises no sandbox or test environment")
+
+
+# --- rate_limit_headers --------------------------------------------------------------------
+
+_RATE_LIMIT_HEADERS = (
+    "ratelimit-policy",
+    "ratelimit",
+    "ratelimit-limit",
+    "x-ratelimit-limit",
+    "x-rate-limit-limit",
+    "x-ratelimit-remaining",
+    "ratelimit-remaining",
+)
+
+
+def match_rate_limit_headers(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    ex = ctx.exchange
+    names = [n for n in _RATE_LIMIT_HEADERS if ex.header(n) is not None]
+    names += [n for n, _ in ex.headers if n.startswith("x-ratelimit-") and n not in names]
+    if not names:
+        return _fail("no RateLimit-Policy, RateLimit or X-RateLimit-* header")
+    first = names[0]
+    return _pass(f"{first}: {quote(ex.header(first) or '', 80)}")
+
+
+# --- deprecation_signals (RFC 9745, RFC 8594) ----------------------------------------------
+
+_SF_DATE = re.compile(r"^@-?[0-9]{1,12}$")
+_LINK_REL = re.compile(r"""rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))""", re.IGNORECASE)
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _deprecation_date(value: str) -> datetime | Verdict | None:
+    """RFC 9745 `@<seconds>`; the drafts' `true` or HTTP-date are read too (None: no date)."""
+    text = value.strip()
+    if _SF_DATE.match(text):
+        return datetime.fromtimestamp(int(text[1:]), UTC)
+    if text.lower() in ("true", "?1"):
+        return None
+    moment = _http_date(text)
+    if moment is None:
+        return _fail(f"Deprecation: {quote(text, 60)!r} is not @<seconds> (RFC 9745)")
+    return moment
+
+
+def match_deprecation_signals(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    ex = ctx.exchange
+    deprecation, sunset = ex.header("deprecation"), ex.header("sunset")
+    rels = {
+        word.lower()
+        for match in _LINK_REL.finditer(ex.header("link") or "")
+        for word in (match.group(1) or match.group(2)).split()
+    }
+    linked = sorted(rels & {"deprecation", "sunset"})
+    if deprecation is None and sunset is None and not linked:
+        return _not_applicable("no Deprecation, Sunset or deprecation link: nothing is retiring")
+    shown: list[str] = []
+    since: datetime | None = None
+    if deprecation is not None:
+        parsed = _deprecation_date(deprecation)
+        if isinstance(parsed, Verdict):
+            return parsed
+        since = parsed
+        shown.append(f"Deprecation: {quote(deprecation, 40)}")
+    if sunset is not None:
+        until = _http_date(sunset)
+        if until is None:
+            return _fail(f"Sunset: {quote(sunset, 60)!r} is not an HTTP-date (RFC 8594)")
+        if since is not None and until < since:
+            return _fail("Sunset is earlier than Deprecation (RFC 9745 §3)")
+        shown.append(f"Sunset: {quote(sunset, 40)}")
+    shown.extend(f'Link rel="{rel}"' for rel in linked)
+    return _pass("; ".join(shown))
+
+
+# --- versioned_url -------------------------------------------------------------------------
+
+_VERSION_SEGMENT = re.compile(r"^(?:v[0-9]+(?:\.[0-9]+)*|[0-9]{4}-[0-9]{2}-[0-9]{2})$", re.I)
+_VERSION_HEADERS = ("api-version", "x-api-version")
+
+
+def match_versioned_url(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    ex = ctx.exchange
+    for url in (ex.request.url, ex.final_url):
+        segments = [s for s in urlsplit(url).path.split("/") if s]
+        version = next((s for s in segments if _VERSION_SEGMENT.match(s)), None)
+        if version:
+            return _pass(f"version {quote(version, 20)!r} in the API's URL")
+    for name in _VERSION_HEADERS:
+        value = ex.header(name)
+        if value:
+            return _pass(f"{name}: {quote(value, 40)}")
+    return _fail("no version in the API's URL (such as /v1/) or in an API-Version header")
+
+
+# --- not_soap_only -------------------------------------------------------------------------
+
+_SOAP_MARKERS = (
+    ("a WSDL 1.1 description", "schemas.xmlsoap.org/wsdl/"),
+    ("a WSDL 2.0 description", "www.w3.org/ns/wsdl"),
+    ("a SOAP envelope", "schemas.xmlsoap.org/soap/envelope"),
+    ("a SOAP 1.2 envelope", "www.w3.org/2003/05/soap-envelope"),
+    ("an ASMX help page", "the following operations are supported"),
+    ("a WCF service page", "svcutil.exe"),
+)
+
+
+def _soap_surface(ex: Exchange, text: str) -> str | None:
+    for url in (ex.request.url, ex.final_url):
+        parts = urlsplit(url)
+        path, query = parts.path.lower(), parts.query.lower()
+        if path.endswith((".asmx", ".svc")):
+            return f"an {path.rsplit('.', 1)[1].upper()} endpoint"
+        if query == "wsdl" or query.startswith(("wsdl&", "wsdl=")):
+            return "a ?wsdl URL"
+    lower = text.lower()
+    return next((what for what, marker in _SOAP_MARKERS if marker in lower), None)
+
+
+_MACHINE_MEDIA = (*_JSON_MEDIA, *_XML_MEDIA, "text/csv", "application/yaml")
+
+
+def match_not_soap_only(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    ex = ctx.exchange
+    surface = _soap_surface(ex, ctx.text())
+    if surface:
+        return _fail(f"a SOAP web service ({surface}): a legacy surface, not a JSON/REST API")
+    if _looks_like_html(ex) or not _media_is(ex, _MACHINE_MEDIA):
+        return _not_applicable(f"no machine-readable answer to judge ({_served_as(ex)})")
+    return _pass(f"a machine surface that is not SOAP ({_served_as(ex)})")
+
+
+# --- sector and protocol standards ---------------------------------------------------------
+
+
+def match_open311(argument: object, ctx: MatchContext) -> Verdict:  # noqa: PLR0911 - one return per verdict, in reading order
+    del argument  # always true
+    data = _typed_json(ctx)
+    if isinstance(data, Verdict):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("endpoints"), list):
+        for endpoint in data["endpoints"]:
+            spec = endpoint.get("specification") if isinstance(endpoint, dict) else None
+            if isinstance(spec, str) and "georeport_v2" in spec.lower():
+                return _pass(f"Open311 discovery document ({quote(spec, 60)})")
+        return _fail("a discovery document with no GeoReport v2 endpoint")
+    if not isinstance(data, list):
+        return _fail("not an Open311 services list (a JSON array of services)")
+    if not data:
+        return _fail("an empty services list")
+    for item in data[:50]:
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str | int) for k in ("service_code", "service_name")
+        ):
+            return _fail("a service without service_code and service_name")
+    return _pass(f"Open311 GeoReport v2 services list, {_count(len(data), 'service')}")
+
+
+_ORUK_SHAPES = (
+    ("Open Referral UK v1 page", "totalElements", "content"),
+    ("Open Referral UK 3 / HSDS 3 page", "total_items", "contents"),
+)
+
+
+def match_open_referral(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    data = _typed_json(ctx)
+    if isinstance(data, Verdict):
+        return data
+    if not isinstance(data, dict):
+        return _fail("not a JSON object (expected a page of services)")
+    for name, total_key, items_key in _ORUK_SHAPES:
+        total, items = data.get(total_key), data.get(items_key)
+        if isinstance(total, int) and not isinstance(total, bool) and isinstance(items, list):
+            for item in items[:50]:
+                if not isinstance(item, dict) or "id" not in item or "name" not in item:
+                    return _fail(f"{name}, but a service has no id or name")
+            return _pass(f"{name}: {_count(total, 'service')}")
+    return _fail("no totalElements/content (ORUK v1) or total_items/contents (ORUK 3) page")
+
+
+OGC_FEATURES_CORE = "ogcapi-features-1/1.0/conf/core"
+
+
+def match_ogc_features(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    data = _typed_json(ctx)
+    if isinstance(data, Verdict):
+        return data
+    classes = data.get("conformsTo") if isinstance(data, dict) else None
+    if not isinstance(classes, list):
+        return _fail("no conformsTo list")
+    core = [
+        c
+        for c in classes
+        if isinstance(c, str)
+        and "opengis.net/spec/" in c
+        and c.rstrip("/").endswith(OGC_FEATURES_CORE)
+    ]
+    if not core:
+        return _fail(
+            f"conformsTo lists {_count(len(classes), 'class')}, none of them Features core"
+        )
+    return _pass(f"conforms to OGC API - Features core ({_count(len(classes), 'class')})")
+
+
+_FHIR_MEDIA = ("application/fhir+json", "application/json", "application/json+fhir")
+
+
+def match_fhir_capability(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    data = _typed_json(ctx, _FHIR_MEDIA)
+    if isinstance(data, Verdict):
+        return data
+    if not isinstance(data, dict) or data.get("resourceType") != "CapabilityStatement":
+        kind = data.get("resourceType") if isinstance(data, dict) else None
+        shown = f" (resourceType {quote(str(kind), 40)!r})" if kind else ""
+        return _fail(f"not a FHIR CapabilityStatement{shown}")
+    version = data.get("fhirVersion")
+    if not isinstance(version, str) or not version:
+        return _fail("a CapabilityStatement without fhirVersion")
+    return _pass(f"FHIR {quote(version, 20)} CapabilityStatement")
+
+
+_EDMX_OPEN = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?Edmx\b[^<>]*>")
+_EDMX_CLOSE = re.compile(r"</(?:[A-Za-z_][\w.-]*:)?Edmx\s*>")
+_EDMX_NAMESPACES = (
+    "http://docs.oasis-open.org/odata/ns/edmx",  # OData v4
+    "http://schemas.microsoft.com/ado/2007/06/edmx",  # OData v2/v3
+)
+_VERSION_ATTRIBUTE = re.compile(r"""\bVersion\s*=\s*["']([0-9.]{1,10})["']""")
+
+
+def match_odata_metadata(argument: object, ctx: MatchContext) -> Verdict:  # noqa: PLR0911 - one return per verdict, in reading order
+    del argument  # always true
+    ex = ctx.exchange
+    if _media_is(ex, _JSON_MEDIA):  # CSDL JSON (OData 4.01)
+        data = _json_or_failure(ctx)
+        if isinstance(data, Verdict):
+            return data
+        version = data.get("$Version") if isinstance(data, dict) else None
+        if isinstance(version, str):
+            return _pass(f"OData CSDL JSON, version {quote(version, 10)}")
+        return _fail("JSON without $Version: not CSDL JSON")
+    if _looks_like_html(ex) or not _media_is(ex, _XML_MEDIA):
+        return _fail(f"served as {_served_as(ex)} (expected application/xml)")
+    opening = _EDMX_OPEN.search(ctx.text())
+    if opening is None or not any(ns in opening.group(0) for ns in _EDMX_NAMESPACES):
+        return _fail("no edmx:Edmx root in the OData namespace")
+    tail = ex.body[-4096:].decode("utf-8", "replace")
+    if _EDMX_CLOSE.search(tail) is None:
+        return _fail("the Edmx document is cut off (no closing </edmx:Edmx>)")
+    version = _VERSION_ATTRIBUTE.search(opening.group(0))
+    return _pass(f"OData CSDL (Edmx version {version.group(1) if version else '?'})")
+
+
+_GRAPHQL_MEDIA = ("application/graphql-response+json", "application/json", "*/*+json")
+
+
+def match_graphql(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    data = _typed_json(ctx, _GRAPHQL_MEDIA)
+    if isinstance(data, Verdict):
+        return data
+    if not isinstance(data, dict):
+        return _fail("not a JSON object")
+    if isinstance(data.get("data"), dict):
+        return _pass("GraphQL answered the query")
+    errors = data.get("errors")
+    if (
+        isinstance(errors, list)
+        and errors
+        and all(isinstance(e, dict) and isinstance(e.get("message"), str) for e in errors)
+    ):
+        message = quote(cast(str, errors[0]["message"]), 80)
+        return _pass(f"a GraphQL error response: {message!r}")
+    return _fail("neither data nor GraphQL errors [{message}]")
+
+
+def match_ckan_status(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    data = _typed_json(ctx)
+    if isinstance(data, Verdict):
+        return data
+    if not isinstance(data, dict) or data.get("success") is not True:
+        return _fail("no success: true")
+    result = data.get("result")
+    version = result.get("ckan_version") if isinstance(result, dict) else None
+    if not isinstance(version, str):
+        return _fail("no result.ckan_version")
+    return _pass(f"CKAN {quote(version, 20)}")
+
+
+def match_icalendar(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    ex = ctx.exchange
+    if ex.content_type != "text/calendar":
+        return _fail(f"served as {_served_as(ex)}, not text/calendar")
+    text = ex.body.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    lines = {line.strip().upper() for line in text.splitlines()}
+    if not text.upper().startswith("BEGIN:VCALENDAR"):
+        return _fail("does not start with BEGIN:VCALENDAR")
+    if "VERSION:2.0" not in lines:
+        return _fail("no VERSION:2.0")
+    if not any(line.startswith("PRODID") for line in lines):
+        return _fail("no PRODID")
+    if "END:VCALENDAR" not in lines:
+        return _fail("cut off: no END:VCALENDAR")
+    events = sum(1 for line in text.upper().splitlines() if line.strip() == "BEGIN:VEVENT")
+    return _pass(f"iCalendar 2.0 with {_count(events, 'event')}")
+
+
+def match_apis_json(argument: object, ctx: MatchContext) -> Verdict:
+    del argument  # always true
+    data = _typed_json(ctx)
+    if isinstance(data, Verdict):
+        return data
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return _fail("not an APIs.json document (no name)")
+    apis = data.get("apis")
+    if not isinstance(apis, list) or not apis:
+        return _fail("no apis listed")
+    for api in apis:
+        if not isinstance(api, dict) or not any(
+            isinstance(api.get(k), str) for k in ("baseURL", "humanURL")
+        ):
+            return _fail("an API entry without baseURL or humanURL")
+    return _pass(f"APIs.json {quote(data['name'], 60)!r} listing {_count(len(apis), 'API')}")
+
+
+# --- links: what a two-stage probe follows -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FoundLink:
+    """A URL found in a response (absolute), or None with the reason in `message`."""
+
+    url: str | None
+    message: str
+
+
+LinkExtractor = Callable[[MatchContext], FoundLink]
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    extract: LinkExtractor
+    doc: str  # one line for generated docs
+
+
+MAX_LINK_CHARS = 2000
+_URL_CHARS = r"""[^"'<>\s`]{1,2000}"""
+_DOC_UIS = (  # (name, marker in the lower-cased page)
+    ("Swagger UI", "swaggeruibundle("),
+    ("Swagger UI", "swagger-ui"),
+    ("Redoc", "<redoc"),
+    ("Redoc", "redoc.standalone.js"),
+    ("RapiDoc", "<rapi-doc"),
+    ("Stoplight Elements", "<elements-api"),
+    ("Scalar", 'id="api-reference"'),
+)
+_SPEC_URL_PATTERNS = (
+    re.compile(rf"""\bspec-url\s*=\s*["']({_URL_CHARS})["']""", re.I),  # Redoc, RapiDoc
+    re.compile(rf"""\bapiDescriptionUrl\s*=\s*["']({_URL_CHARS})["']""", re.I),  # Elements
+    re.compile(rf"""\bdata-url\s*=\s*["']({_URL_CHARS})["']""", re.I),  # Scalar
+    re.compile(rf"""\bRedoc\.init\(\s*["']({_URL_CHARS})["']""", re.I),
+    re.compile(rf"""["']?\burl["']?\s*:\s*["']({_URL_CHARS})["']""", re.I),  # Swagger UI
+)
+_HREF = re.compile(rf"""\bhref\s*=\s*["']({_URL_CHARS})["']""", re.I)
+_SERVICE_DESC = re.compile(r"""<link\b[^<>]*\brel\s*=\s*["']?service-desc\b[^<>]*>""", re.I)
+_SPEC_FILE = re.compile(r"(openapi|swagger|api-docs)[^/]*\.(json|ya?ml)$|/v[23]/api-docs$")
+_PLACEHOLDER_HOSTS = ("petstore.swagger.io", "petstore3.swagger.io")
+
+
+def _absolute_link(ctx: MatchContext, raw: str) -> tuple[str | None, str]:
+    """(absolute http(s) URL, "") or (None, why it cannot be followed)."""
+    text = html.unescape(raw).replace("\\/", "/").strip()
+    if text.lower().startswith("webcal://"):  # RFC 5545 feeds: webcal is http(s)
+        text = urlsplit(ctx.exchange.final_url).scheme + text[6:]
+    try:
+        url = urljoin(ctx.exchange.final_url, text)
+        parts = urlsplit(url)
+    except ValueError:
+        return None, f"{quote(text, 80)!r} is not a URL"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None, f"{quote(text, 80)!r} is not an http(s) URL"
+    if len(url) > MAX_LINK_CHARS:
+        return None, "the link is too long to follow"
+    return url.split("#", 1)[0], ""
+
+
+def extract_api_description(ctx: MatchContext) -> FoundLink:
+    """The spec URL a Swagger UI / Redoc / RapiDoc / Elements / Scalar page loads, else a
+    `<link rel="service-desc">`, else a link to an OpenAPI/Swagger file."""
+    page = ctx.text()
+    lower = page.lower()
+    ui = next((name for name, marker in _DOC_UIS if marker in lower), None)
+    candidates: list[str] = []
+    if ui is not None:
+        candidates += [m.group(1) for p in _SPEC_URL_PATTERNS for m in [p.search(page)] if m]
+    for tag in _SERVICE_DESC.finditer(page):
+        href = _HREF.search(tag.group(0))
+        if href:
+            candidates.append(href.group(1))
+    candidates += [
+        m.group(1)
+        for m in _HREF.finditer(page)
+        if _SPEC_FILE.search(urlsplit(html.unescape(m.group(1))).path.lower())
+    ][:3]
+    what = f"{ui} page" if ui else "page"
+    for raw in candidates:
+        url, problem = _absolute_link(ctx, raw)
+        if url is None:
+            return FoundLink(None, f"the {what} points at {problem}")
+        if (urlsplit(url).hostname or "").lower() in _PLACEHOLDER_HOSTS:
+            return FoundLink(None, f"the {what} still loads the Petstore example, not this API")
+        return FoundLink(url, f"the {what} loads {quote(url)}")
+    if ui:
+        return FoundLink(None, f"a {ui} page, but no spec URL found in it")
+    return FoundLink(None, "no Swagger UI, Redoc, RapiDoc or Elements page and no spec link")
+
+
+_CALENDAR_LINK = re.compile(rf"""\b(?:href|src)\s*=\s*["']({_URL_CHARS})["']""", re.I)
+
+
+def extract_calendar_feed(ctx: MatchContext) -> FoundLink:
+    """The first link to an iCalendar feed: a .ics path or a webcal: URL."""
+    for match in _CALENDAR_LINK.finditer(ctx.text()):
+        raw = html.unescape(match.group(1))
+        path = urlsplit(raw).path.lower()
+        if not (raw.lower().startswith("webcal:") or path.endswith(".ics")):
+            continue
+        url, problem = _absolute_link(ctx, raw)
+        if url is None:
+            return FoundLink(None, f"a calendar link that is {problem}")
+        return FoundLink(url, f"links to the calendar {quote(url)}")
+    return FoundLink(None, "links to no iCalendar feed (.ics or webcal: URL)")
+
+
+LINKS: Mapping[str, LinkSpec] = MappingProxyType(
+    {
+        "api_description": LinkSpec(
+            extract_api_description,
+            "The spec URL a Swagger UI, Redoc, RapiDoc, Elements or Scalar page loads "
+            '(`url:`, `spec-url`, `apiDescriptionUrl`, `data-url`), else a `rel="service-desc"` '
+            "link, else a link to an openapi/swagger .json or .yaml file.",
+        ),
+        "calendar_feed": LinkSpec(
+            extract_calendar_feed,
+            "The first link to an iCalendar feed: a `.ics` path or a `webcal:` URL.",
+        ),
+    }
+)
+
+
 # --- the registry --------------------------------------------------------------------------
 
 MATCHERS: Mapping[str, MatcherSpec] = MappingProxyType(
@@ -765,6 +1701,155 @@ MATCHERS: Mapping[str, MatcherSpec] = MappingProxyType(
             _validate_true,
             "OpenID Connect / RFC 8414 metadata: JSON with issuer, token_endpoint and "
             "authorization_endpoint or jwks_uri.",
+            "true",
+        ),
+        "spec_quality": MatcherSpec(
+            match_spec_quality,
+            lambda a: _validate_options(a, {"min_share": "share"}),
+            "Quality marks of an OpenAPI/Swagger document: info.title and version, servers, "
+            "contact, licence, valid structure, security schemes when security is required, "
+            f"summaries on {QUALITY_SUMMARY_SHARE:.0%} and error responses on "
+            f"{QUALITY_ERROR_SHARE:.0%} of operations. Credit is the share met; below "
+            "`min_share` (default 0.5) it fails.",
+            "true, or {min_share: 0.5}",
+        ),
+        "problem_details": MatcherSpec(
+            match_problem_details,
+            lambda a: _validate_options(a, {"json_error_credit": "share"}),
+            "A 4xx answer as RFC 9457 application/problem+json with a type or title (and a "
+            "matching status, if given); another JSON error body earns `json_error_credit`.",
+            "true, or {json_error_credit: 0.5}",
+        ),
+        "redirects_to_https": MatcherSpec(
+            match_redirects_to_https,
+            lambda a: _validate_options(a, {"temporary_credit": "share"}),
+            "The http:// request is redirected to https at once: 301 or 308 for full credit, "
+            "302/303/307 for `temporary_credit` (default 0.5).",
+            "true, or {temporary_credit: 0.5}",
+        ),
+        "tls_version": MatcherSpec(
+            match_tls_version,
+            _validate_tls_version,
+            "The engine negotiated at least this TLS version; not_applicable over plain "
+            "http; inconclusive when the engine does not report it.",
+            "{min: '1.2'}",
+        ),
+        "utf8": MatcherSpec(
+            match_utf8,
+            _validate_true,
+            "A textual body is valid UTF-8 and declares no other charset (JSON needs none); "
+            "not_applicable for web pages, binary media and empty bodies.",
+            "true",
+        ),
+        "wording": MatcherSpec(
+            match_wording,
+            _validate_wording,
+            "The visible text says a `pass` phrase (whole words, any case) and no `fail` phrase; "
+            "both earn `mixed_credit` (default 0.5); neither gives `otherwise` "
+            "(default inconclusive).",
+            "{pass: [...], fail: [...], otherwise: inconclusive, mixed_credit: 0.5}",
+        ),
+        "open_licence": MatcherSpec(
+            match_open_licence,
+            _validate_true,
+            "An open data licence is named: OGL, CC BY, CC0, ODbL or Open Data Commons, in an "
+            "API description's info.license or in the text.",
+            "true",
+        ),
+        "sandbox": MatcherSpec(
+            match_sandbox,
+            _validate_true,
+            "A test environment is advertised: the catalogue's sandbox URL answers (not 404), "
+            "or the spec lists a test server or two servers, or the text mentions a sandbox.",
+            "true",
+        ),
+        "rate_limit_headers": MatcherSpec(
+            match_rate_limit_headers,
+            _validate_true,
+            "RateLimit-Policy, RateLimit, RateLimit-Limit or X-RateLimit-* headers are sent.",
+            "true",
+        ),
+        "deprecation_signals": MatcherSpec(
+            match_deprecation_signals,
+            _validate_true,
+            "Deprecation (RFC 9745), Sunset (RFC 8594) or a deprecation/sunset Link are "
+            "well-formed; not_applicable when there are none.",
+            "true",
+        ),
+        "versioned_url": MatcherSpec(
+            match_versioned_url,
+            _validate_true,
+            "The API's URL has a version segment (/v1/, /v2.1/, /2024-01-01/) or the "
+            "response an API-Version header.",
+            "true",
+        ),
+        "not_soap_only": MatcherSpec(
+            match_not_soap_only,
+            _validate_true,
+            "Fails on a SOAP surface (.asmx, .svc, ?wsdl, a WSDL or SOAP document, an ASMX "
+            "help page); passes on another machine-readable answer (JSON, XML, CSV, YAML); "
+            "not_applicable on a web page, an empty or untyped answer.",
+            "true",
+        ),
+        "open311": MatcherSpec(
+            match_open311,
+            _validate_true,
+            "Open311 GeoReport v2: a JSON array of services with service_code and "
+            "service_name, or a discovery document with a GeoReport_v2 endpoint.",
+            "true",
+        ),
+        "open_referral": MatcherSpec(
+            match_open_referral,
+            _validate_true,
+            "An Open Referral UK page of services: totalElements + content (v1) or "
+            "total_items + contents (ORUK 3 / HSDS 3), each service with id and name.",
+            "true",
+        ),
+        "ogc_features": MatcherSpec(
+            match_ogc_features,
+            _validate_true,
+            f"An OGC API conformance document whose conformsTo lists `.../{OGC_FEATURES_CORE}`.",
+            "true",
+        ),
+        "fhir_capability": MatcherSpec(
+            match_fhir_capability,
+            _validate_true,
+            "A FHIR CapabilityStatement (resourceType, fhirVersion) as application/fhir+json "
+            "or application/json.",
+            "true",
+        ),
+        "odata_metadata": MatcherSpec(
+            match_odata_metadata,
+            _validate_true,
+            "OData service metadata: an edmx:Edmx document in the OData namespace (XML, "
+            "complete) or CSDL JSON with $Version.",
+            "true",
+        ),
+        "graphql": MatcherSpec(
+            match_graphql,
+            _validate_true,
+            "A GraphQL-over-HTTP answer: JSON with a data object, or GraphQL-shaped errors "
+            "(a list of objects with a message).",
+            "true",
+        ),
+        "ckan_status": MatcherSpec(
+            match_ckan_status,
+            _validate_true,
+            "CKAN's status_show: JSON with success: true and result.ckan_version.",
+            "true",
+        ),
+        "icalendar": MatcherSpec(
+            match_icalendar,
+            _validate_true,
+            "RFC 5545: text/calendar from BEGIN:VCALENDAR to END:VCALENDAR with VERSION:2.0 "
+            "and PRODID.",
+            "true",
+        ),
+        "apis_json": MatcherSpec(
+            match_apis_json,
+            _validate_true,
+            "An APIs.json document: JSON with a name and a list of apis, each with a "
+            "baseURL or humanURL.",
             "true",
         ),
     }

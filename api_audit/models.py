@@ -20,6 +20,9 @@ CRITERIA: tuple[Criterion, ...] = get_args(Criterion)
 Outcome = Literal["pass", "fail", "inconclusive", "not_applicable"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
+Basis = Literal["observed", "attested"]
+BASES: tuple[Basis, ...] = get_args(Basis)
+
 EndpointKind = Literal[
     "docs", "spec", "api_base", "portal", "terms", "pricing", "status", "sandbox"
 ]
@@ -264,13 +267,45 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class FollowRequest:
+    """The second stage of a two-stage probe (probes/README.md "Following a link").
+
+    `link` names an extractor in matchers.LINKS that finds one URL in the first response
+    (e.g. the spec a Swagger UI page loads); that URL is fetched with `accept`, and
+    `expect` is checked against the second response.
+    """
+
+    link: str
+    accept: str | None = None
+    expect: tuple[Expectation, ...] = ()
+    # The outcome when the first response holds no such link.
+    when_no_link: Literal["fail", "inconclusive", "not_applicable"] = "fail"
+
+
+@dataclass(frozen=True)
+class Applicability:
+    """Which systems a probe applies to; the rest get `not_applicable`.
+
+    A system must be in one of `service_areas` OR claim one of `claimed` (its catalogue
+    `standards` or `protocols` words), when either list is given; and it must have every
+    endpoint kind in `endpoints`.
+    """
+
+    service_areas: tuple[str, ...] = ()
+    claimed: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProbeRequest:
     """What a probe asks for.
 
     `endpoint` names a catalogue endpoint to request as it is; `path` is a path joined
     to the origin of `base` (an endpoint kind, or "api_origin": the origin of api_base,
-    else spec, else docs). Exactly one of `endpoint` and `path` is set. `fallback` names
-    endpoint kinds tried in order when the catalogue lacks `endpoint`.
+    else spec, else docs) when it starts with "/", and to the URL of `base` as a directory
+    when it does not. Exactly one of `endpoint`, `path` and `candidates` is set, except
+    that `candidates` may go with `endpoint` to discover a URL the catalogue lacks.
+    `fallback` names endpoint kinds tried in order when the catalogue lacks `endpoint`.
     """
 
     endpoint: str | None = None
@@ -281,6 +316,10 @@ class ProbeRequest:
     when_missing: Literal["fail", "not_applicable"] = "not_applicable"
     compare_random_path: bool = False  # also fetch a random path on the same origin
     fallback: tuple[str, ...] = ()  # endpoint kinds to use, in order, when `endpoint` is absent
+    # Paths (as `path`) tried in order; the probe passes on the first that passes.
+    candidates: tuple[str, ...] = ()
+    scheme: Literal["http"] | None = None  # fetch the http:// form of the URL
+    follow: FollowRequest | None = None  # a second request for a URL found in the first
 
 
 @dataclass(frozen=True)
@@ -293,6 +332,11 @@ class ProbeExample:
     baseline: Mapping[str, object] | None = None  # random-path response, when compared
     endpoint_missing: bool = False
     expect_credit: float | None = None  # the credit a pass must earn, when the example says
+    responses: tuple[Mapping[str, object], ...] = ()  # responses to the later candidates
+    followed: Mapping[str, object] | None = None  # the response to the followed link
+    service_areas: tuple[str, ...] | None = None  # None: the probe's applies_to areas
+    claimed: tuple[str, ...] | None = None  # None: the probe's applies_to claims
+    missing_endpoints: tuple[str, ...] = ()  # endpoint kinds the example system lacks
 
 
 @dataclass(frozen=True)
@@ -309,6 +353,8 @@ class Probe:
     effort: Literal["low", "medium", "high"]
     examples: tuple[ProbeExample, ...]
     source: str = ""  # file the probe was loaded from
+    applies_to: Applicability = Applicability()
+    weight_reason: str = ""  # one line: why this weight
 
 
 @dataclass(frozen=True)
@@ -318,11 +364,82 @@ class GradeBand:
 
 
 @dataclass(frozen=True)
+class AttestationRule:
+    """How one catalogue claim enters the score (rubric.yaml `attestations:`).
+
+    The attested finding passes when the recorded value equals `pass_when`, else fails.
+    """
+
+    criterion: Criterion
+    weight: float
+    pass_when: bool
+    title: str  # the claim in plain words, e.g. "API access costs extra"
+
+
+@dataclass(frozen=True)
+class ObservedBy:
+    """The probes that observe the same fact as a claim (rubric.yaml `claimed_vs_observed:`).
+
+    The fact is observed true when any of `probes` passes and false when every one that
+    was observed failed; `invert` flips that (docs_login_required is observed false
+    when docs-anonymous passes).
+    """
+
+    probes: tuple[str, ...]
+    invert: bool = False
+
+
+# The closed vocabulary of ladder conditions (rubric.yaml `ladder:`, api_audit/ladder.py).
+LadderOp = Literal[
+    "pass",  # probe id(s): any of them passed
+    "all_pass",  # probe ids: every one passed
+    "fail",  # probe id(s): any of them failed
+    "gated",  # probe id(s): any of them failed at a sign-in wall
+    "observed",  # probe id(s): any of them has a pass or fail resting on a response
+    "attested",  # {claim: value}: the catalogue records the claim with that value
+    "protocol",  # word(s): the catalogue claims one of these protocols
+    "standard",  # word(s): the catalogue claims one of these standards
+    "catalogue_endpoint",  # kind(s): the catalogue gives a URL of one of these kinds
+    "all",  # conditions: every one holds
+    "any",  # conditions: at least one holds
+    "not",  # condition: it does not hold
+]
+LADDER_OPS: tuple[LadderOp, ...] = get_args(LadderOp)
+
+
+@dataclass(frozen=True)
+class LadderCondition:
+    """One node of a ladder rule: an operator and its arguments (only those it uses)."""
+
+    op: LadderOp
+    probes: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()  # protocol, standard or endpoint-kind words
+    claims: tuple[tuple[str, bool | str], ...] = ()
+    children: tuple[LadderCondition, ...] = ()
+
+
+@dataclass(frozen=True)
+class LadderLevel:
+    """One rung of the openness ladder; `requires` is None only for L0 (always holds)."""
+
+    level: str  # "L0" ... "L5"
+    label: str
+    requires: LadderCondition | None = None
+
+
+@dataclass(frozen=True)
 class Rubric:
     methodology_version: str
     criterion_weights: Mapping[str, float]
     grade_bands: tuple[GradeBand, ...]  # highest first
     coverage_floor: float  # below this share of applicable weight measured: grade "?"
+    # claim -> its scoring rule, or None where the rubric says `ignore`
+    attestations: Mapping[str, AttestationRule | None] = field(default_factory=dict)
+    # claimed vs observed: claim / standard / protocol word -> the probes that see it
+    claim_checks: Mapping[str, ObservedBy] = field(default_factory=dict)
+    standard_checks: Mapping[str, ObservedBy] = field(default_factory=dict)
+    protocol_checks: Mapping[str, ObservedBy] = field(default_factory=dict)
+    ladder: tuple[LadderLevel, ...] = ()  # L0 first; empty when the rubric has no ladder
 
 
 @dataclass(frozen=True)
@@ -376,6 +493,8 @@ class Exchange:
     error: str | None = None
     error_detail: str = ""
     started_at: str = ""
+    # The negotiated TLS version ("TLSv1.3"), when the engine reports it; None otherwise.
+    tls_version: str | None = None
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -407,6 +526,11 @@ class Finding:
     evidence: tuple[str, ...] = ()  # FetchRequest keys of the exchanges used
     observed: bool = False  # True when the verdict rests on a response we received
     credit: float = 1.0  # share of the weight a pass earns (e.g. 0.5 for Swagger 2.0)
+    # "observed": a probe's verdict; "attested": a catalogue attestation scored by the
+    # rubric (probe id "attested:<claim>"), never `observed`, with its source and date.
+    basis: Basis = "observed"
+    source: str | None = None  # attested: the URL where the fact was seen
+    seen: str | None = None  # attested: the ISO date it was seen
 
 
 @dataclass(frozen=True)
@@ -422,6 +546,13 @@ class SystemScore:
     coverage: float
     grade: str  # A-E, or "?" when coverage is too low to grade
     criteria: Mapping[str, CriterionScore]
+    # The openness ladder (api_audit/ladder.py): the highest level whose rules hold, with
+    # "?" appended when a higher level could not be decided (e.g. "L3?"); "" when the
+    # rubric has no ladder. `ladder_max` is the highest level that might hold.
+    ladder: str = ""
+    ladder_label: str = ""
+    ladder_certain: bool = True
+    ladder_max: str = ""
 
 
 @dataclass(frozen=True)
@@ -437,6 +568,11 @@ class RunInfo:
     status: str  # running | complete | interrupted
     options: Mapping[str, object] = field(default_factory=dict)
 
+    @property
+    def methodology_version(self) -> str:
+        """The rubric's methodology_version the run was made under (stored as rubric_version)."""
+        return self.rubric_version
+
 
 @dataclass(frozen=True)
 class ScoredSystem:
@@ -448,6 +584,25 @@ class ScoredSystem:
     vendor_name: str
     score: SystemScore
     findings: tuple[Finding, ...]
+    disagreements: tuple[Disagreement, ...] = ()  # claimed vs observed
+    replies: tuple[Reply, ...] = ()  # the supplier's right of reply; never scored
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A catalogue claim that an observation contradicts (claimed vs observed).
+
+    `claim` is a CLAIMS word for an attestation, or "standard:<word>" / "protocol:<word>"
+    for the catalogue's lists. Shown beside the score; it never changes it.
+    """
+
+    claim: str
+    claimed: bool | str
+    observed_probe: str
+    observed_outcome: Outcome
+    message: str
+    source: str | None = None  # the attestation's source URL, when the claim is attested
+    seen: str | None = None  # the attestation's date (ISO), when attested
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,15 @@
 """Catalogue systems x probes → the requests to make (deduplicated); pure.
 
-Each (system, probe) pair becomes a ProbePlan: the target request (or why there is none)
-and, for probes that compare with a random path, the baseline request. Equal requests are
-equal FetchRequests, so the HTTP engine fetches each once per run however many systems or
-probes need it (two systems on one origin share their well-known and baseline requests).
+Each (system, probe) pair becomes a ProbePlan: whether the probe applies to the system, its
+target request (or why there is none), any later candidate requests, and, for probes that
+compare with a random path, the baseline request. Equal requests are equal FetchRequests, so
+the HTTP engine fetches each once per run however many systems or probes need it (two
+systems on one origin share their well-known and baseline requests).
+
+Paths (probes/README.md "Paths"): "/x" is joined to the origin of the base; "x" (no leading
+slash) to the base URL as a directory, so `services.json` under https://h/open311/v2 is
+https://h/open311/v2/services.json. A probe's second-stage (`follow`) requests depend on
+what the first responses say: evaluate.follow_up_requests plans them.
 """
 
 from __future__ import annotations
@@ -11,9 +17,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from api_audit.models import FetchRequest, Methodology, Probe, ProbeRequest, System
+from api_audit.models import (
+    Applicability,
+    FetchRequest,
+    Methodology,
+    Probe,
+    ProbeRequest,
+    System,
+)
 
 # The origin of an API: where its well-known documents live (RFC 8615).
 API_ORIGIN_FROM = ("api_base", "spec", "docs")
@@ -28,6 +41,14 @@ class ProbePlan:
     target: FetchRequest | None
     baseline: FetchRequest | None  # a random path on the target's origin, when compared
     missing: str = ""  # why target is None, e.g. "no spec URL in the catalogue"
+    alternatives: tuple[FetchRequest, ...] = ()  # later candidates, in the probe's order
+    applicable: bool = True  # False: the probe does not apply to this system (see missing)
+    target_kind: str | None = None  # the catalogue endpoint kind the target came from
+
+    @property
+    def targets(self) -> tuple[FetchRequest, ...]:
+        """The target and its alternatives: the probe passes on the first that passes."""
+        return () if self.target is None else (self.target, *self.alternatives)
 
 
 def plan_probes(
@@ -49,26 +70,52 @@ def plan_probes(
 
 def plan_probe(system: System, probe: Probe, random_token: str) -> ProbePlan:
     """The requests one probe needs for one system."""
+    reason = inapplicable_reason(system, probe.applies_to)
+    if reason:
+        return ProbePlan(system, probe, None, None, reason, applicable=False)
     request = probe.request
-    url, missing = _target_url(system, request)
-    if url is None:
+    urls, kind, missing = _target_urls(system, request)
+    if request.scheme == "http" and urls:
+        urls, no_http_form = _http_forms(urls)
+        if no_http_form:
+            return ProbePlan(system, probe, None, None, no_http_form, applicable=False)
+    if not urls:
         return ProbePlan(system, probe, None, None, missing)
-    target = FetchRequest(url=url, method=request.method, accept=request.accept)
+    targets = [FetchRequest(url=u, method=request.method, accept=request.accept) for u in urls]
     baseline = None
     if request.compare_random_path:
         # The same Accept as the target, so a server that negotiates content is compared
         # like with like; GET, because the comparison needs the body.
         baseline = FetchRequest(
-            url=origin_of(url) + BASELINE_PREFIX + random_token, accept=request.accept
+            url=origin_of(urls[0]) + BASELINE_PREFIX + random_token, accept=request.accept
         )
-    return ProbePlan(system, probe, target, baseline, "")
+    return ProbePlan(system, probe, targets[0], baseline, "", tuple(targets[1:]), True, kind)
+
+
+def inapplicable_reason(system: System, applies: Applicability) -> str:
+    """Why a probe with these `applies_to` rules does not apply to a system ("" if it does)."""
+    if applies.service_areas or applies.claimed:
+        claims = {*system.standards, *system.protocols}
+        if not (set(system.service_areas) & set(applies.service_areas)) and not (
+            claims & set(applies.claimed)
+        ):
+            wanted = _either(*applies.service_areas) + " systems" if applies.service_areas else ""
+            if applies.claimed:
+                claimed = f"a claim of {_either(*applies.claimed)}"
+                wanted = f"{wanted} or {claimed}" if wanted else f"systems with {claimed}"
+            this = ", ".join(system.service_areas) or "in no service area"
+            return f"applies to {wanted}; this one is {this}"
+    absent = [kind for kind in applies.endpoints if not system.endpoint(kind)]
+    if absent:
+        return f"applies to systems with a {_either(*absent)} URL in the catalogue"
+    return ""
 
 
 def distinct_requests(plans: Iterable[ProbePlan]) -> list[FetchRequest]:
     """Every target and baseline request once, in first-needed order."""
     seen: dict[str, FetchRequest] = {}
     for plan in plans:
-        for request in (plan.target, plan.baseline):
+        for request in (*plan.targets, plan.baseline):
             if request is not None and request.key not in seen:
                 seen[request.key] = request
     return list(seen.values())
@@ -90,25 +137,65 @@ def api_origin(system: System) -> str | None:
     return None
 
 
-def _target_url(system: System, request: ProbeRequest) -> tuple[str | None, str]:
-    """(URL to fetch, "") or (None, why not)."""
+def join_path(base_url: str, path: str) -> str:
+    """A probe path joined to a URL: "/x" to its origin, "x" to it as a directory."""
+    if path.startswith("/"):
+        return origin_of(base_url) + path
+    parts = urlsplit(base_url)
+    directory = parts.path if parts.path.endswith("/") else parts.path + "/"
+    origin = origin_of(base_url)  # lower case, without user info, as for "/x" paths
+    return origin + urlunsplit(("", "", directory, "", "")) + path
+
+
+def _target_urls(system: System, request: ProbeRequest) -> tuple[list[str], str | None, str]:
+    """(URLs to fetch in order, the endpoint kind they came from, "") or ([], None, why not)."""
+    lacking = ""
     if request.endpoint is not None:
-        for kind in (request.endpoint, *request.fallback):
+        kinds = (request.endpoint, *request.fallback)
+        for kind in kinds:
             url = system.endpoint(kind)
             if url:
-                return url, ""
-        return None, f"no {_either(request.endpoint, *request.fallback)} URL in the catalogue"
-    path = request.path or "/"
-    if request.base == "api_origin":
+                return [url], kind, ""
+        lacking = f"no {_either(*kinds)} URL in the catalogue"
+        if not request.candidates:
+            return [], None, lacking
+    paths = request.candidates or (request.path or "/",)
+    urls: list[str] = []
+    for path in paths:
+        base_url, why = _base_url(system, request.base, relative=not path.startswith("/"))
+        if base_url is None:
+            return [], None, f"{lacking}, and {why}" if lacking else why
+        url = join_path(base_url, path)
+        if url not in urls:
+            urls.append(url)
+    return urls, None, ""
+
+
+def _base_url(system: System, base: str, *, relative: bool) -> tuple[str | None, str]:
+    """The URL a path is joined to, or (None, why there is none)."""
+    if base == "api_origin" and not relative:
         origin = api_origin(system)
         if origin is None:
             return None, "no API origin in the catalogue (no api_base, spec or docs URL)"
-    else:
-        base_url = system.endpoint(request.base)
-        if not base_url:
-            return None, f"no {request.base} URL in the catalogue"
-        origin = origin_of(base_url)
-    return origin + path, ""
+        return origin, ""
+    url = system.endpoint(base)
+    return (url, "") if url else (None, f"no {base} URL in the catalogue")
+
+
+def _http_forms(urls: list[str]) -> tuple[list[str], str]:
+    """(the http:// form of each https URL, "") for `scheme: http`; or ([], why not): the
+    URL is http already (the https probe judges that one fact, so it is not counted twice),
+    or it names a port other than 443, whose http counterpart cannot be known."""
+    forms: list[str] = []
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "https":
+            return [], "the catalogue URL is http already (the https probe judges it)"
+        if parts.port not in (None, 443):
+            return [], f"the URL names port {parts.port}, so its http form is unknown"
+        netloc = parts.netloc.rpartition("@")[2].removesuffix(":443")
+        forms.append(urlunsplit(("http", netloc, parts.path, parts.query, "")))
+    return forms, ""
 
 
 def _either(*words: str) -> str:

@@ -1,4 +1,4 @@
-"""Findings + rubric -> scores and grades; pure functions.
+"""Findings + rubric -> scores, grades and ladder levels; pure functions.
 
 Method (DESIGN.md §4; OpenSSF Scorecard's aggregate, anchors-audit-tools.md §1.4):
 
@@ -14,6 +14,11 @@ Method (DESIGN.md §4; OpenSSF Scorecard's aggregate, anchors-audit-tools.md §1
 - Grade `?` when coverage is below `rubric.coverage_floor`, when there is no score, or when
   no measured finding rests on a response we received (a system we never reached is `?`,
   never E). Otherwise the first band of `rubric.grade_bands` (highest first) it reaches.
+- Attested findings (basis "attested", attestations.py) count in score and coverage like
+  any other, but never as "a response we received": attestations alone cannot earn a
+  letter grade.
+- The openness ladder (ladder.py) sits beside the grade; claimed-vs-observed disagreements
+  and the supplier's replies ride along on each row. Neither changes the score.
 
 Scores are rounded half-up to 1 decimal and coverage to 2 decimals, and the *rounded*
 values are what SystemScore holds and what the grade is computed from, so a displayed
@@ -26,6 +31,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
+from api_audit.attestations import find_disagreements
+from api_audit.ladder import ladder_place
 from api_audit.models import (
     CRITERIA,
     CriterionScore,
@@ -41,11 +48,23 @@ from api_audit.models import (
 UNGRADED = "?"
 
 
-def score_system(system_id: str, findings: Sequence[Finding], rubric: Rubric) -> SystemScore:
-    """Score one system from its findings (all of which must belong to `system_id`)."""
+def score_system(
+    system_id: str,
+    findings: Sequence[Finding],
+    rubric: Rubric,
+    *,
+    system: System | None = None,
+) -> SystemScore:
+    """Score one system from its findings (all of which must belong to `system_id`).
+
+    `system` gives the catalogue's claims the ladder rules may look at; without it the
+    ladder sees the findings alone.
+    """
     strangers = {f.system_id for f in findings if f.system_id != system_id}
     if strangers:
         raise ValueError(f"findings for {sorted(strangers)} passed to score {system_id!r}")
+    if system is not None and system.id != system_id:
+        raise ValueError(f"system {system.id!r} passed to score {system_id!r}")
     raw: dict[str, tuple[float | None, float]] = {
         c: _criterion_raw([f for f in findings if f.criterion == c]) for c in CRITERIA
     }
@@ -55,13 +74,20 @@ def score_system(system_id: str, findings: Sequence[Finding], rubric: Rubric) ->
         c: CriterionScore(score=_round_score(s), coverage=_round(cov, 2))
         for c, (s, cov) in raw.items()
     }
-    observed = any(f.observed and f.outcome in ("pass", "fail") for f in findings)
+    observed = any(
+        f.basis == "observed" and f.observed and f.outcome in ("pass", "fail") for f in findings
+    )
+    place = ladder_place(rubric.ladder, system or _bare_system(system_id), findings)
     return SystemScore(
         system_id=system_id,
         score=score,
         coverage=coverage,
         grade=_grade(score, coverage, observed, rubric),
         criteria=criteria,
+        ladder=place.shown if place else "",
+        ladder_label=place.label if place else "",
+        ladder_certain=place.certain if place else True,
+        ladder_max=place.shown_max if place else "",
     )
 
 
@@ -79,19 +105,27 @@ def build_scorecard(
     by_system: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_system[finding.system_id].append(finding)
-    rows = [
-        ScoredSystem(
-            system_id=system.id,
-            name=system.name,
-            vendor_id=system.vendor_id,
-            vendor_name=system.vendor_name,
-            score=score_system(system.id, by_system.get(system.id, ()), rubric),
-            findings=tuple(by_system.get(system.id, ())),
-        )
-        for system in systems
-    ]
+    rows = [_scored_system(system, by_system.get(system.id, []), rubric) for system in systems]
     rows.sort(key=_rank_key)
     return Scorecard(run=run, systems=tuple(rows))
+
+
+def _scored_system(system: System, findings: Sequence[Finding], rubric: Rubric) -> ScoredSystem:
+    return ScoredSystem(
+        system_id=system.id,
+        name=system.name,
+        vendor_id=system.vendor_id,
+        vendor_name=system.vendor_name,
+        score=score_system(system.id, findings, rubric, system=system),
+        findings=tuple(findings),
+        disagreements=find_disagreements(system, findings, rubric),
+        replies=system.replies,
+    )
+
+
+def _bare_system(system_id: str) -> System:
+    """A system with no catalogue claims, for scoring findings on their own."""
+    return System(system_id, system_id, "", "", (), {})
 
 
 def _criterion_raw(findings: Sequence[Finding]) -> tuple[float | None, float]:

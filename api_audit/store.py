@@ -36,14 +36,17 @@ from sqlite_utils.migrations import Migrations
 
 from api_audit.errors import StoreError
 from api_audit.models import (
+    BASES,
     CRITERIA,
     OUTCOMES,
+    Attestation,
     Catalogue,
     Exchange,
     FetchRequest,
     Finding,
     Hop,
     Methodology,
+    Reply,
     RunInfo,
     System,
 )
@@ -239,6 +242,27 @@ _SCHEMA_0001 = (
 )
 
 
+@_migration("0002_attestations_and_claims")
+def _m0002_attestations_and_claims(db: Database) -> None:
+    for statement in _SCHEMA_0002:
+        db.execute(statement)
+
+
+# Findings learn where a verdict came from: a probe's observation or a catalogue
+# attestation (with its source and date). Systems keep the catalogue's claims the run saw
+# (JSON lists), so the ladder and claimed-vs-observed can be recomputed from the database.
+_SCHEMA_0002 = (
+    "ALTER TABLE findings ADD COLUMN basis TEXT NOT NULL DEFAULT 'observed'"
+    " CHECK (basis IN ('observed', 'attested'))",
+    "ALTER TABLE findings ADD COLUMN source TEXT",
+    "ALTER TABLE findings ADD COLUMN seen TEXT",
+    "ALTER TABLE systems ADD COLUMN protocols TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE systems ADD COLUMN standards TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE systems ADD COLUMN attestations TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE systems ADD COLUMN replies TEXT NOT NULL DEFAULT '[]'",
+)
+
+
 # --- the store -------------------------------------------------------------------------
 
 _T = TypeVar("_T")
@@ -322,8 +346,9 @@ class Store:
         """Record the catalogue as this run saw it (written at once, replacing).
 
         Kept: what scoring and rendering need (ids, names, service areas, fetchable
-        endpoints, the council of an expanded instance); not the claims and attestations,
-        which live in the catalogue file whose hash the run records.
+        endpoints, the council of an expanded instance, and the claims the ladder and
+        claimed-vs-observed read: protocols, standards, attestations, replies). The rest
+        (sources, notes, instances) lives in the catalogue file whose hash the run records.
         """
         rows = [
             {
@@ -335,6 +360,10 @@ class Store:
                 "service_areas": _dumps(list(s.service_areas)),
                 "endpoints": _dumps({k: redact_url(v) for k, v in s.endpoints.items()}),
                 "council": s.council,
+                "protocols": _dumps(list(s.protocols)),
+                "standards": _dumps(list(s.standards)),
+                "attestations": _dumps([_attestation_row(a) for a in s.attestations]),
+                "replies": _dumps([_reply_row(r) for r in s.replies]),
             }
             for s in systems
         ]
@@ -390,6 +419,9 @@ class Store:
                 "message": redact_text(finding.message),
                 "evidence": _dumps([redact_request_key(k) for k in finding.evidence]),
                 "observed": int(finding.observed),
+                "basis": finding.basis,
+                "source": redact_url(finding.source) if finding.source else None,
+                "seen": finding.seen,
             }
         )
         self._maybe_flush()
@@ -487,6 +519,10 @@ class Store:
                 vendor_name=row["vendor_name"],
                 service_areas=tuple(json.loads(row["service_areas"])),
                 endpoints=json.loads(row["endpoints"]),
+                protocols=tuple(json.loads(row["protocols"])),
+                standards=tuple(json.loads(row["standards"])),
+                attestations=tuple(_attestation(a) for a in json.loads(row["attestations"])),
+                replies=tuple(_reply(r) for r in json.loads(row["replies"])),
                 council=row["council"],
             )
             for row in rows
@@ -508,6 +544,9 @@ class Store:
                 evidence=tuple(json.loads(row["evidence"])),
                 observed=bool(row["observed"]),
                 credit=row["credit"],
+                basis=_one_of(row["basis"], BASES, "basis"),
+                source=row["source"],
+                seen=row["seen"],
             )
             for row in rows
         ]
@@ -624,6 +663,46 @@ def _now() -> str:
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _attestation_row(attestation: Attestation) -> dict[str, object]:
+    return {
+        "claim": attestation.claim,
+        "value": attestation.value,
+        "source": redact_url(attestation.source),
+        "seen": attestation.seen.isoformat(),
+        "quote": attestation.quote,
+        "note": attestation.note,
+    }
+
+
+def _attestation(row: Mapping[str, Any]) -> Attestation:
+    return Attestation(
+        claim=row["claim"],
+        value=row["value"],
+        source=row["source"],
+        seen=dt.date.fromisoformat(row["seen"]),
+        quote=row.get("quote"),
+        note=row.get("note"),
+    )
+
+
+def _reply_row(reply: Reply) -> dict[str, object]:
+    return {
+        "date": reply.date.isoformat(),
+        "text": reply.text,
+        "about": reply.about,
+        "source": redact_url(reply.source) if reply.source else None,
+    }
+
+
+def _reply(row: Mapping[str, Any]) -> Reply:
+    return Reply(
+        date=dt.date.fromisoformat(row["date"]),
+        text=row["text"],
+        about=row.get("about"),
+        source=row.get("source"),
+    )
 
 
 def _hop_row(hop: Hop) -> dict[str, object]:

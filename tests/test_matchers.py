@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from api_audit import matchers
 from api_audit.matchers import (
+    LINKS,
     MATCHERS,
     MatchContext,
     Verdict,
@@ -18,6 +20,7 @@ from api_audit.matchers import (
     sign_in_url,
 )
 from api_audit.models import Exchange, FetchRequest, Hop
+from api_audit.parsing import CheckBudgetExceeded
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 URL = "https://api.example.test/docs"
@@ -671,3 +674,590 @@ def test_oidc_discovery() -> None:
         "fail",
         "not a JSON object",
     )
+
+
+# --- the probe library's matchers (issue 4) ----------------------------------------------------
+
+
+def at(url: str, **kwargs: object) -> Exchange:
+    """An exchange whose request (and final URL) is `url`."""
+    base = exchange(**kwargs)  # type: ignore[arg-type]  # keyword pass-through
+    return Exchange(
+        request=FetchRequest(url),
+        final_url=str(kwargs.get("final_url", url)),
+        status=base.status,
+        headers=base.headers,
+        body=base.body,
+        redirects=base.redirects,
+        error=base.error,
+        tls_version=None,
+    )
+
+
+def kind_check(name: str, argument: object, target: Exchange, kind: str | None) -> Verdict:
+    spec = MATCHERS[name]
+    assert spec.validate(argument) is None
+    return spec.match(argument, MatchContext(target, None, NOW, endpoint_kind=kind))
+
+
+@pytest.mark.parametrize(
+    ("name", "argument", "problem"),
+    [
+        ("spec_quality", {"min_share": 2}, "min_share must be a number from 0 to 1"),
+        ("spec_quality", {"share": 0.5}, "unknown key 'share' (allowed: min_share)"),
+        ("problem_details", "yes", "give `true` or {json_error_credit: ...}"),
+        ("tls_version", {"min": "1.1"}, "min must be '1.2' or '1.3'"),
+        ("tls_version", True, "give {min: '1.2'} or {min: '1.3'}"),
+        ("wording", {"pass": []}, "pass must be a list of phrases"),
+        ("wording", {"otherwise": "fail"}, "give pass or fail phrases (or both)"),
+        (
+            "wording",
+            {"pass": ["a"], "otherwise": "pass"},
+            "otherwise must be one of inconclusive, fail, not_applicable",
+        ),
+        (
+            "wording",
+            {"pass": ["a"], "mixed_credit": 3},
+            "mixed_credit must be a number from 0 to 1",
+        ),
+        ("wording", ["a"], "give {pass: [phrases], fail: [phrases], otherwise: inconclusive}"),
+        (
+            "redirects_to_https",
+            {"temporary_credit": -1},
+            "temporary_credit must be a number from 0 to 1",
+        ),
+        ("open311", False, "the only argument is `true`"),
+    ],
+)
+def test_new_validators_reject_bad_arguments(name: str, argument: object, problem: str) -> None:
+    assert MATCHERS[name].validate(argument) == problem
+
+
+def _quality(document: object, content_type: str = "application/json") -> Verdict:
+    body = json.dumps(document)
+    return check("spec_quality", {"min_share": 0.5}, exchange(200, body, content_type))
+
+
+GOOD_SPEC = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "Waste",
+        "version": "1.0",
+        "contact": {"email": "api@x.test"},
+        "license": {"name": "OGL-UK-3.0"},
+    },
+    "servers": [{"url": "https://api.x.test/v1"}],
+    "paths": {
+        "/a": {
+            "get": {
+                "summary": "A",
+                "responses": {"200": {"description": "OK"}, "404": {"description": "No"}},
+            }
+        }
+    },
+}
+
+
+def test_spec_quality_full_and_partial_credit() -> None:
+    assert check_credit(_quality(GOOD_SPEC)) == ("pass", 1.0)
+    thin = {**GOOD_SPEC, "info": {"title": "Waste", "version": "1.0"}}
+    verdict = _quality(thin)
+    assert (verdict.outcome, verdict.credit) == ("pass", 0.71)
+    assert "lacks info.contact, info.license or termsOfService" in verdict.message
+
+
+def check_credit(verdict: Verdict) -> tuple[str, float]:
+    return verdict.outcome, verdict.credit
+
+
+def test_spec_quality_counts_security_only_when_required() -> None:
+    secured = {**GOOD_SPEC, "security": [{"key": []}]}
+    verdict = _quality(secured)
+    assert verdict.credit == round(6 / 8, 2)
+    assert "security schemes for its security" in verdict.message
+    assert "security requirement 'key' has no security scheme" in verdict.message
+    defined = {**secured, "components": {"securitySchemes": {"key": {"type": "apiKey"}}}}
+    assert check_credit(_quality(defined)) == ("pass", 1.0)
+
+
+def test_spec_quality_below_the_minimum_fails() -> None:
+    bare = {"openapi": "3.0.0", "info": {"title": "T"}, "paths": {"/a": {"get": {}}}}
+    verdict = _quality(bare)
+    assert verdict.outcome == "fail"
+    assert verdict.message.startswith("only 0 of 7 quality marks")
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (exchange(200, "<html></html>", "text/html"), "served as text/html: a web page"),
+        (exchange(200, '{"a": 1}', "application/json"), "not an OpenAPI 3.x or Swagger 2.0"),
+        (exchange(200, '{"openapi": "3.0', "application/json"), "not a usable API description"),
+        (
+            exchange(
+                200,
+                '{"openapi": "3.0.0", "info": {}, "paths": {"/a": {"$ref": "http://x/y"}}}',
+                "application/json",
+            ),
+            "refers to external documents ($ref http://x/y)",
+        ),
+    ],
+)
+def test_spec_quality_failures(target: Exchange, message: str) -> None:
+    verdict = check("spec_quality", True, target)
+    assert verdict.outcome == "fail"
+    assert message in verdict.message
+
+
+def test_spec_quality_budget_is_inconclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    def over_budget(document: object) -> object:
+        raise CheckBudgetExceeded("too large to check within the step budget")
+
+    monkeypatch.setattr(matchers, "check_openapi", over_budget)
+    verdict = _quality(GOOD_SPEC)
+    assert outcome(verdict) == (
+        "inconclusive",
+        "could not check the description: too large to check within the step budget",
+    )
+
+
+def test_problem_details() -> None:
+    problem = '{"type": "about:blank", "title": "Not Found", "status": 404}'
+    assert check_credit(
+        check("problem_details", True, exchange(404, problem, "application/problem+json"))
+    ) == ("pass", 1.0)
+    wrong_status = '{"title": "Not Found", "status": 400}'
+    assert outcome(
+        check("problem_details", True, exchange(404, wrong_status, "application/problem+json"))
+    ) == ("fail", "problem status 400 is not 404")
+    plain = exchange(404, '{"error": "nope"}', "application/json")
+    assert check("problem_details", True, plain).outcome == "fail"
+    assert check_credit(check("problem_details", {"json_error_credit": 0.5}, plain)) == (
+        "pass",
+        0.5,
+    )
+    assert outcome(check("problem_details", True, exchange(200, "{}", "application/json"))) == (
+        "fail",
+        "200 OK for a path that does not exist (expected a 4xx)",
+    )
+
+
+def test_redirects_to_https() -> None:
+    http = "http://api.x.test/v1"
+
+    def hop(status: int, location: str) -> Exchange:
+        return at(http, status=200, final_url=location, redirects=(Hop(status, http, location),))
+
+    assert check_credit(check("redirects_to_https", True, hop(308, "https://api.x.test/v1"))) == (
+        "pass",
+        1.0,
+    )
+    assert check_credit(check("redirects_to_https", True, hop(307, "https://api.x.test/v1"))) == (
+        "pass",
+        0.5,
+    )
+    assert check("redirects_to_https", True, hop(301, "http://www.x.test/")).outcome == "fail"
+    assert outcome(check("redirects_to_https", True, at(http, status=200))) == (
+        "fail",
+        "http answers 200 OK without redirecting to https",
+    )
+    assert check("redirects_to_https", True, at("https://a.test/", status=200)).outcome == (
+        "not_applicable"
+    )
+
+
+def test_tls_version() -> None:
+    def tls(version: str | None, url: str = "https://a.test/") -> Exchange:
+        return Exchange(FetchRequest(url), url, 200, tls_version=version)
+
+    argument = {"min": "1.2"}
+    assert check("tls_version", argument, tls("TLSv1.3")).outcome == "pass"
+    assert outcome(check("tls_version", argument, tls("TLSv1.1"))) == (
+        "fail",
+        "negotiated TLSv1.1 (TLS 1.2 or later is required)",
+    )
+    assert check("tls_version", {"min": "1.3"}, tls("TLSv1.2")).outcome == "fail"
+    assert check("tls_version", argument, tls(None)).outcome == "inconclusive"
+    assert check("tls_version", argument, tls("QUIC?")).outcome == "inconclusive"
+    assert check("tls_version", argument, tls(None, "http://a.test/")).outcome == "not_applicable"
+
+
+def test_utf8() -> None:
+    assert check("utf8", True, exchange(200, '{"a": "café"}', "application/json")).outcome == "pass"
+    latin1 = exchange(200, "café".encode("latin-1"), "application/json")
+    assert outcome(check("utf8", True, latin1)) == (
+        "fail",
+        "not valid UTF-8 (byte 0xE9 at offset 3)",
+    )
+    declared = exchange(200, "x", 'text/plain; charset="windows-1252"')
+    assert outcome(check("utf8", True, declared)) == (
+        "fail",
+        "declares charset=windows-1252, not UTF-8",
+    )
+    assert check("utf8", True, exchange(200, "x", "text/plain; charset=UTF-8")).outcome == "pass"
+    for target in (
+        exchange(200, "<html></html>", "text/html"),
+        exchange(200, b"\x89PNG", "image/png"),
+        exchange(401, "", "application/json"),
+        exchange(401, "Unauthorized"),
+    ):
+        assert check("utf8", True, target).outcome == "not_applicable"
+
+
+WORDING = {"pass": ["sign up", "get an API key"], "fail": ["contact sales", "account manager"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("<p>Sign  Up today</p>", ("pass", 1.0)),
+        ("<p>Get an api key in minutes</p>", ("pass", 1.0)),
+        ("<p>Speak to your Account Manager.</p>", ("fail", 0.0)),
+        ("<p>Sign up, or contact sales for more.</p>", ("pass", 0.5)),
+        ("<p>A redesign update</p>", ("inconclusive", 0.0)),  # 'design up' is not 'sign up'
+        ("<p>Docs</p><!-- sign up --><style>.sign.up{}</style>", ("inconclusive", 0.0)),
+        ("<p>sign&nbsp;up</p>", ("pass", 1.0)),
+    ],
+)
+def test_wording(body: str, expected: tuple[str, float]) -> None:
+    verdict = check("wording", WORDING, exchange(200, body, "text/html"))
+    credit = verdict.credit if verdict.outcome == "pass" else 0.0  # credit counts on a pass only
+    assert (verdict.outcome, credit) == expected
+
+
+def test_wording_otherwise_and_plain_text() -> None:
+    argument = {"pass": ["changelog"], "otherwise": "fail"}
+    assert outcome(check("wording", argument, exchange(200, "nothing", "text/plain"))) == (
+        "fail",
+        "mentions none of 'changelog' ...",
+    )
+    assert check("wording", argument, exchange(200, "See CHANGELOG.md", "text/plain")).outcome == (
+        "pass"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        (
+            '{"openapi": "3.1.0", "info": {"license": {"identifier": "CC-BY-4.0"}}}',
+            "application/json",
+            "pass",
+        ),
+        (
+            '{"openapi": "3.1.0", "info": {"license": {"name": "Commercial"}}}',
+            "application/json",
+            "fail",
+        ),
+        ("<p>Open Government Licence v3.0</p>", "text/html", "pass"),
+        ("<p>Released under the OGL.</p>", "text/html", "pass"),
+        ("<p>googling is fine</p>", "text/html", "fail"),  # 'ogl' inside a word
+        ("<p>Data: ODbL 1.0</p>", "text/html", "pass"),
+        ("<p>All rights reserved</p>", "text/html", "fail"),
+    ],
+)
+def test_open_licence(body: str, content_type: str, expected: str) -> None:
+    assert check("open_licence", True, exchange(200, body, content_type)).outcome == expected
+
+
+def test_sandbox() -> None:
+    assert kind_check("sandbox", True, exchange(401), "sandbox").outcome == "pass"
+    assert kind_check("sandbox", True, exchange(404), "sandbox").outcome == "fail"
+    servers = {
+        "openapi": "3.0.0",
+        "info": {},
+        "servers": [{"url": "https://api-uat.x.com/v1"}],
+        "paths": {},
+    }
+    spec = exchange(200, json.dumps(servers), "application/json")
+    assert outcome(kind_check("sandbox", True, spec, "spec")) == (
+        "pass",
+        "the spec lists a test server https://api-uat.x.com/v1",
+    )
+    one = {**servers, "servers": [{"url": "https://api.contest.com/v1"}]}
+    one_server = exchange(200, json.dumps(one), "application/json")
+    assert kind_check("sandbox", True, one_server, "spec").outcome == "fail"
+    docs = exchange(200, "<p>Try the Sandbox first.</p>", "text/html")
+    assert kind_check("sandbox", True, docs, "docs").outcome == "pass"
+
+
+def test_rate_limit_headers() -> None:
+    limited = exchange(200, "{}", headers={"X-RateLimit-Reset": "60"})
+    assert outcome(check("rate_limit_headers", True, limited)) == ("pass", "x-ratelimit-reset: 60")
+    assert check("rate_limit_headers", True, exchange(200, "{}")).outcome == "fail"
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Deprecation": "@1688169599"}, "pass"),
+        ({"Deprecation": "true"}, "pass"),  # the drafts' form
+        ({"Deprecation": "soon"}, "fail"),
+        ({"Sunset": "Sat, 01 Jan 2028 00:00:00 GMT"}, "pass"),
+        ({"Sunset": "2028-01-01"}, "fail"),
+        ({"Link": '<https://x.test/d>; rel="deprecation"'}, "pass"),
+        ({"Link": '<https://x.test/next>; rel="next"'}, "not_applicable"),
+        ({}, "not_applicable"),
+    ],
+)
+def test_deprecation_signals(headers: dict[str, str], expected: str) -> None:
+    assert check("deprecation_signals", True, exchange(200, "{}", headers=headers)).outcome == (
+        expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "expected"),
+    [
+        ("https://a.test/api/v1/", {}, "pass"),
+        ("https://a.test/V2.1/waste", {}, "pass"),
+        ("https://a.test/2024-06-01/", {}, "pass"),
+        ("https://a.test/api", {"API-Version": "3"}, "pass"),
+        ("https://a.test/api/vote", {}, "fail"),
+        ("https://a.test/api", {}, "fail"),
+    ],
+)
+def test_versioned_url(url: str, headers: dict[str, str], expected: str) -> None:
+    target = at(url, status=200, headers=headers)
+    assert check("versioned_url", True, target).outcome == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "content_type", "expected"),
+    [
+        ("https://a.test/ws/open311.asmx", "<html>help</html>", "text/html", "fail"),
+        ("https://a.test/Service.svc", "", "text/html", "fail"),
+        ("https://a.test/ws?WSDL", "<x/>", "text/xml", "fail"),
+        (
+            "https://a.test/api",
+            '<definitions xmlns="http://schemas.xmlsoap.org/wsdl/">',
+            "text/xml",
+            "fail",
+        ),
+        ("https://a.test/api", '{"a": 1}', "application/json", "pass"),
+        ("https://a.test/api", "<html></html>", "text/html", "not_applicable"),
+        ("https://a.test/api", "Not found", "text/plain", "not_applicable"),
+    ],
+)
+def test_not_soap_only(url: str, body: str, content_type: str, expected: str) -> None:
+    target = at(url, status=200, body=body, content_type=content_type)
+    assert check("not_soap_only", True, target).outcome == expected
+
+
+def _json(body: object, content_type: str = "application/json", status: int = 200) -> Exchange:
+    return exchange(status, json.dumps(body), content_type)
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "expected"),
+    [
+        ("open311", _json([{"service_code": 1, "service_name": "Pothole"}]), "pass"),
+        ("open311", _json([]), "fail"),
+        (
+            "open311",
+            _json({"endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2"}]}),
+            "pass",
+        ),
+        ("open311", _json({"endpoints": [{"specification": "other"}]}), "fail"),
+        ("open311", _json({"services": []}), "fail"),
+        ("open_referral", _json({"totalElements": 0, "content": []}), "pass"),
+        ("open_referral", _json({"total_items": 1, "contents": [{"id": "a"}]}), "fail"),
+        ("open_referral", _json({"total_items": True, "contents": []}), "fail"),
+        (
+            "ogc_features",
+            _json({"conformsTo": ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core/"]}),
+            "pass",
+        ),
+        (
+            "ogc_features",
+            _json({"conformsTo": ["https://example.test/ogcapi-features-1/1.0/conf/core"]}),
+            "fail",
+        ),
+        ("ogc_features", _json({"links": []}), "fail"),
+        (
+            "fhir_capability",
+            _json(
+                {"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1"},
+                "application/fhir+json",
+            ),
+            "pass",
+        ),
+        (
+            "fhir_capability",
+            _json(
+                {"resourceType": "CapabilityStatement", "fhirVersion": "4.0.1"}, "application/xml"
+            ),
+            "fail",
+        ),
+        ("graphql", _json({"data": {"__typename": "Query"}}), "pass"),
+        ("graphql", _json({"errors": [{"message": "x"}]}, status=400), "pass"),
+        ("graphql", _json({"errors": [{"detail": "x"}]}, status=400), "fail"),
+        ("graphql", _json({"errors": []}), "fail"),
+        ("ckan_status", _json({"success": True, "result": {"ckan_version": "2.10"}}), "pass"),
+        ("ckan_status", _json({"success": "true", "result": {"ckan_version": "2.10"}}), "fail"),
+        ("ckan_status", _json({"success": True, "result": {}}), "fail"),
+        (
+            "apis_json",
+            _json({"name": "X", "apis": [{"name": "A", "humanURL": "https://a"}]}),
+            "pass",
+        ),
+        ("apis_json", _json({"name": "X", "apis": [{"name": "A"}]}), "fail"),
+    ],
+)
+def test_standard_documents(name: str, target: Exchange, expected: str) -> None:
+    assert check(name, True, target).outcome == expected, check(name, True, target).message
+
+
+EDMX = (
+    '<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">'
+    "<edmx:DataServices/></edmx:Edmx>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        (EDMX, "application/xml", "pass"),
+        (EDMX.replace("edmx:", "e:").replace("xmlns:edmx", "xmlns:e"), "text/xml", "pass"),
+        (
+            EDMX.replace("docs.oasis-open.org/odata/ns/edmx", "evil.test/ns"),
+            "application/xml",
+            "fail",
+        ),
+        (EDMX[:-12], "application/xml", "fail"),  # cut off before </edmx:Edmx>
+        (EDMX, "text/html", "fail"),
+        ('{"$Version": "4.01"}', "application/json", "pass"),
+        ('{"value": []}', "application/json", "fail"),
+    ],
+)
+def test_odata_metadata(body: str, content_type: str, expected: str) -> None:
+    assert check("odata_metadata", True, exchange(200, body, content_type)).outcome == expected
+
+
+CALENDAR = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\n"
+    "BEGIN:VEVENT\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (CALENDAR, "text/calendar; charset=utf-8", "iCalendar 2.0 with 1 event"),
+        ("\ufeff" + CALENDAR, "text/calendar", "iCalendar 2.0 with 1 event"),
+        (CALENDAR, "text/plain", "served as text/plain, not text/calendar"),
+        (CALENDAR.replace("VERSION:2.0", "VERSION:1.0"), "text/calendar", "no VERSION:2.0"),
+        (CALENDAR.replace("PRODID:-//x//EN\r\n", ""), "text/calendar", "no PRODID"),
+        (CALENDAR[:-15], "text/calendar", "cut off: no END:VCALENDAR"),
+        ("<html>calendar</html>", "text/calendar", "does not start with BEGIN:VCALENDAR"),
+    ],
+)
+def test_icalendar(body: str, content_type: str, message: str) -> None:
+    assert check("icalendar", True, exchange(200, body, content_type)).message == message
+
+
+# --- links a two-stage probe follows ----------------------------------------------------------
+
+
+def _link(name: str, body: str, url: str = "https://docs.x.test/api/") -> tuple[str | None, str]:
+    found = LINKS[name].extract(MatchContext(at(url, status=200, body=body), None, NOW))
+    return found.url, found.message
+
+
+@pytest.mark.parametrize(
+    ("body", "url"),
+    [
+        (
+            '<script>SwaggerUIBundle({ url: "/openapi.json", dom_id: "#ui" })</script>',
+            "https://docs.x.test/openapi.json",
+        ),
+        (
+            "<script>const ui = SwaggerUIBundle({url: 'spec/v1.yaml'})</script>",
+            "https://docs.x.test/api/spec/v1.yaml",
+        ),
+        (
+            '<div id="swagger-ui"></div><script>cfg = {"urls":[{"url":'
+            '"\\/swagger\\/v1\\/swagger.json","name":"V1"}]}</script>',
+            "https://docs.x.test/swagger/v1/swagger.json",
+        ),
+        (
+            '<redoc spec-url="https://api.x.test/openapi.yaml?a=1&amp;b=2"></redoc>',
+            "https://api.x.test/openapi.yaml?a=1&b=2",
+        ),
+        (
+            "<script>Redoc.init('/o.json', {}, el)</script>"
+            "<script src='redoc.standalone.js'></script>",
+            "https://docs.x.test/o.json",
+        ),
+        ('<rapi-doc spec-url = "../openapi.json"></rapi-doc>', "https://docs.x.test/openapi.json"),
+        (
+            '<elements-api apiDescriptionUrl="/v1/openapi.json" router="hash" />',
+            "https://docs.x.test/v1/openapi.json",
+        ),
+        (
+            '<script id="api-reference" data-url="/scalar.json"></script>',
+            "https://docs.x.test/scalar.json",
+        ),
+        (
+            '<link rel="service-desc" href="/describe.json" type="application/openapi+json">',
+            "https://docs.x.test/describe.json",
+        ),
+        (
+            '<p>Download the <a href="/downloads/openapi-v2.yaml">spec</a></p>',
+            "https://docs.x.test/downloads/openapi-v2.yaml",
+        ),
+        ('<a href="/v3/api-docs">JSON</a>', "https://docs.x.test/v3/api-docs"),
+    ],
+)
+def test_api_description_links(body: str, url: str) -> None:
+    assert _link("api_description", body)[0] == url
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "<h1>Hand-written docs</h1><a href='/guide.pdf'>guide</a>",
+            "no Swagger UI, Redoc, RapiDoc or Elements page and no spec link",
+        ),
+        (
+            '<div id="swagger-ui"></div><script src="init.js"></script>',
+            "a Swagger UI page, but no spec URL found in it",
+        ),
+        (
+            '<script>SwaggerUIBundle({url: "https://petstore.swagger.io/v2/swagger.json"})</script>',
+            "the Swagger UI page still loads the Petstore example, not this API",
+        ),
+        (
+            '<redoc spec-url="javascript:alert(1)"></redoc>',
+            "the Redoc page points at 'javascript:alert(1)' is not an http(s) URL",
+        ),
+        (
+            '<redoc spec-url="file:///etc/passwd"></redoc>',
+            "the Redoc page points at 'file:///etc/passwd' is not an http(s) URL",
+        ),
+    ],
+)
+def test_api_description_without_a_followable_link(body: str, message: str) -> None:
+    assert _link("api_description", body) == (None, message)
+
+
+def test_calendar_feed_links() -> None:
+    assert _link("calendar_feed", '<a href="bins.ics?uprn=1">iCal</a>')[0] == (
+        "https://docs.x.test/api/bins.ics?uprn=1"
+    )
+    assert _link("calendar_feed", '<a href="webcal://cal.x.test/m.ics">x</a>', "http://d.test/")[
+        0
+    ] == ("http://cal.x.test/m.ics")
+    assert _link("calendar_feed", '<a href="/feed.rss">rss</a>') == (
+        None,
+        "links to no iCalendar feed (.ics or webcal: URL)",
+    )
+
+
+def test_link_extraction_is_linear_on_hostile_pages() -> None:
+    hostile = "<redoc " + 'spec-url="' * 100_000 + "swagger-ui " + "url: '" * 100_000
+    started = time.perf_counter()
+    _link("api_description", hostile)
+    _link("calendar_feed", '<a href="' * 200_000)
+    assert time.perf_counter() - started < 2.0

@@ -11,8 +11,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from api_audit.evaluate import evaluate, exchange_from_example
+from api_audit.evaluate import evaluate, exchange_from_example, follow_up_requests
 from api_audit.models import (
+    Applicability,
     Exchange,
     Expectation,
     FetchRequest,
@@ -23,7 +24,14 @@ from api_audit.models import (
     ProbeRequest,
     System,
 )
-from api_audit.plan import ProbePlan, api_origin, distinct_requests, plan_probe, plan_probes
+from api_audit.plan import (
+    ProbePlan,
+    api_origin,
+    distinct_requests,
+    join_path,
+    plan_probe,
+    plan_probes,
+)
 from api_audit.probes import load_methodology
 from api_audit.scoring import score_system
 
@@ -80,18 +88,24 @@ def test_all_shipped_probes_for_one_open_system_need_few_requests() -> None:
     plans = plan_probes([open_system], METHODOLOGY, TOKEN)
     assert len(plans) == len(METHODOLOGY.probes)
     urls = [r.url for r in distinct_requests(plans)]
-    # docs-public and docs-anonymous share their requests; so do openapi-published and
-    # spec-anonymous; one baseline per origin and Accept.
+    # 35 probes, 14 requests: the docs, spec and api_base probes share theirs; one baseline
+    # per origin and Accept; candidates only where a standard has two usual places.
     assert sorted(urls) == sorted(
         [
             "https://api.open.test/.well-known/api-catalog",
+            "https://api.open.test/apis.json",
             "https://dev.open.test/docs",
             "https://dev.open.test/__api_audit_t0k3n",
-            "https://api.open.test/.well-known/openid-configuration",
             "https://api.open.test/openapi.json",
             "https://api.open.test/__api_audit_t0k3n",
-            "https://api.open.test/.well-known/security.txt",
             "https://api.open.test/v1",
+            "http://api.open.test/v1",
+            "https://api.open.test/.well-known/openid-configuration",
+            "https://api.open.test/.well-known/oauth-authorization-server",
+            "https://api.open.test/v1/services.json",
+            "https://api.open.test/v1/discovery.json",
+            "https://api.open.test/v1/__api_audit_no_such_resource",
+            "https://api.open.test/.well-known/security.txt",
         ]
     )
 
@@ -138,7 +152,11 @@ def test_path_under_another_base() -> None:
 @pytest.mark.parametrize(
     ("probe_id", "missing"),
     [
-        ("openapi-published", "no spec URL in the catalogue"),
+        (
+            "openapi-published",
+            "no spec URL in the catalogue, and no API origin in the catalogue "
+            "(no api_base, spec or docs URL)",
+        ),
         ("spec-anonymous", "no spec URL in the catalogue"),
         ("api-catalog", "no API origin in the catalogue (no api_base, spec or docs URL)"),
         ("https", "no api_base, spec or docs URL in the catalogue"),
@@ -153,7 +171,8 @@ def test_fallback_endpoint() -> None:
     plan = plan_probe(
         system("s", docs="http://d.test/", spec="https://s.test/o.json"), PROBES["https"], TOKEN
     )
-    assert plan.target == FetchRequest("https://s.test/o.json")
+    assert plan.target == FetchRequest("https://s.test/o.json", accept="application/json")
+    assert plan.target_kind == "spec"
 
 
 def test_distinct_requests_keeps_first_use_order() -> None:
@@ -415,13 +434,22 @@ def serve(
     def fetch(request: FetchRequest) -> Exchange:
         url, hops = request.url, list[Hop]()
         while True:
-            status, headers, body = routes.get(urlsplit(url).path, missing)
-            if status in (301, 302) and len(hops) < 5:
+            parts = urlsplit(url)
+            route = routes.get(f"{parts.scheme}:{parts.path}") or routes.get(parts.path)
+            status, headers, body = route or missing
+            if status in (301, 302, 308) and len(hops) < 5:
                 hops.append(Hop(status, url, headers["location"]))
                 url = urljoin(url, headers["location"])
                 continue
+            tls = "TLSv1.3" if parts.scheme == "https" else None
             return Exchange(
-                request, url, status, tuple(headers.items()), body.encode(), tuple(hops)
+                request,
+                url,
+                status,
+                tuple(headers.items()),
+                body.encode(),
+                tuple(hops),
+                tls_version=tls,
             )
 
     return fetch
@@ -475,13 +503,37 @@ ARCHETYPES: dict[str, tuple[dict[str, str], Callable[[FetchRequest], Exchange]]]
 }
 
 
+# The service area each archetype has in the demo market (api_audit/demo/market.py).
+AREAS = {
+    "open": "waste",
+    "legacy": "revenues-benefits",
+    "docs-only": "housing",
+    "login-wall": "social-care",
+    "app-shell": "crm",
+    "unreachable": "parking",
+}
+
+
+def fetch_all(
+    plans: list[ProbePlan], fetch: Callable[[FetchRequest], Exchange]
+) -> dict[str, Exchange]:
+    """Both rounds, as audit.py does: the planned requests, then the links they lead to."""
+    exchanges = {r.key: fetch(r) for r in distinct_requests(plans)}
+    for request in follow_up_requests(plans, exchanges, now=NOW):
+        exchanges[request.key] = fetch(request)
+    return exchanges
+
+
 def audit(name: str) -> list[Finding]:
     paths, fetch = ARCHETYPES[name]
     port = 8000 + list(ARCHETYPES).index(name)
     origin = f"http://127.0.0.1:{port}"  # loopback test servers speak plain http
-    target = system(name, **{kind: origin + path for kind, path in paths.items()})
+    target = replace(
+        system(name, **{kind: origin + path for kind, path in paths.items()}),
+        service_areas=(AREAS[name],),
+    )
     plans = plan_probes([target], METHODOLOGY, TOKEN)
-    exchanges = {r.key: fetch(r) for r in distinct_requests(plans)}
+    exchanges = fetch_all(plans, fetch)
     return [evaluate(plan, exchanges, now=NOW) for plan in plans]
 
 
@@ -490,57 +542,60 @@ def outcomes(name: str) -> dict[str, str]:
 
 
 def test_archetype_outcomes() -> None:
-    assert outcomes("open") == {
-        "api-catalog": "pass",
-        "docs-anonymous": "pass",
-        "docs-public": "pass",
-        "https": "fail",
-        "oauth-discovery": "pass",
-        "openapi-published": "pass",
-        "security-txt": "pass",
-        "spec-anonymous": "pass",
+    found = outcomes("open")
+    assert {k for k, v in found.items() if v == "pass"} == {
+        "api-catalog",
+        "docs-anonymous",
+        "docs-public",
+        "json-responses",
+        "not-soap-only",
+        "oauth-discovery",
+        "open-data-keyless",
+        "openapi-published",
+        "security-txt",
+        "spec-anonymous",
+        "utf-8",
+        "versioned-api",
     }
-    assert outcomes("docs-only") == {
-        "api-catalog": "fail",
-        "docs-anonymous": "pass",
-        "docs-public": "pass",
-        "https": "fail",
-        "oauth-discovery": "fail",
-        "openapi-published": "fail",
-        "security-txt": "fail",
-        "spec-anonymous": "not_applicable",
-    }
-    assert set(outcomes("login-wall").values()) == {"fail"}
-    assert set(outcomes("app-shell").values()) == {"fail"}
-    assert set(outcomes("unreachable").values()) == {"inconclusive"}
+    assert found["https"] == found["open311"] == found["openapi-quality"] == "fail"
+    assert found["fhir-capability"] == found["http-redirects-to-https"] == "not_applicable"
+    docs_only = outcomes("docs-only")
+    assert {k for k, v in docs_only.items() if v == "pass"} == {"docs-anonymous", "docs-public"}
+    assert docs_only["openapi-published"] == "fail"  # looked for at the usual paths too
+    assert docs_only["json-responses"] == docs_only["spec-anonymous"] == "not_applicable"
+    for walled in ("login-wall", "app-shell"):
+        assert set(outcomes(walled).values()) <= {"fail", "not_applicable"}, walled
+    assert set(outcomes("unreachable").values()) == {"inconclusive", "not_applicable"}
 
 
 def test_archetype_messages_say_why() -> None:
     wall = {f.probe_id: f.message for f in audit("login-wall")}
     assert wall["docs-public"].startswith("redirected to a sign-in page at http://127.0.0.1:")
     assert wall["openapi-published"] == "401 Unauthorized: needs an account"
+    assert wall["fhir-capability"] == "404 Not Found (expected 2xx)"
     shell = {f.probe_id: f.message for f in audit("app-shell")}
     assert shell["docs-public"] == "same page as a random path: a soft-200 app shell"
     assert shell["openapi-published"] == (
         "served as text/html: a web page, not an OpenAPI document"
     )
     assert shell["api-catalog"] == "served as text/html, not application/linkset+json"
+    assert shell["open-referral"] == "served as text/html: a web page, not JSON"
 
 
 def test_archetypes_rank_as_the_market_was_built() -> None:
     scores = {name: score_system(name, audit(name), METHODOLOGY.rubric) for name in ARCHETYPES}
     value = {name: s.score for name, s in scores.items()}
     assert value == {
-        "open": 8.2,
-        "legacy": 5.6,
-        "docs-only": 4.7,
+        "open": 6.0,
+        "legacy": 3.9,
+        "docs-only": 3.5,
         "login-wall": 0.0,
         "app-shell": 0.0,
         "unreachable": None,
     }
     assert {name: s.grade for name, s in scores.items()} == {
-        "open": "A",
-        "legacy": "C",
+        "open": "C",
+        "legacy": "D",
         "docs-only": "D",
         "login-wall": "E",
         "app-shell": "E",
@@ -549,8 +604,7 @@ def test_archetypes_rank_as_the_market_was_built() -> None:
 
 
 def test_open_supplier_over_https_scores_full_marks() -> None:
-    routes = open_routes()
-    fetch = serve(routes)
+    fetch = serve(open_routes() | fully_open_routes())
     target = system(
         "open",
         docs="https://open.test/docs",
@@ -558,9 +612,62 @@ def test_open_supplier_over_https_scores_full_marks() -> None:
         api_base="https://open.test/v1",
     )
     plans = plan_probes([target], METHODOLOGY, TOKEN)
-    exchanges = {r.key: fetch(r) for r in distinct_requests(plans)}
-    findings = [evaluate(plan, exchanges, now=NOW) for plan in plans]
+    findings = [evaluate(plan, fetch_all(plans, fetch), now=NOW) for plan in plans]
+    assert [f.probe_id for f in findings if f.outcome not in ("pass", "not_applicable")] == []
     assert score_system("open", findings, METHODOLOGY.rubric).score == 10.0
+
+
+FULL_SPEC = json.dumps(
+    {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Waste",
+            "version": "1.0",
+            "contact": {"email": "api@open.test"},
+            "license": {"name": "Open Government Licence v3.0"},
+        },
+        "servers": [
+            {"url": "https://open.test/v1", "description": "Production"},
+            {"url": "https://sandbox.open.test/v1", "description": "Sandbox"},
+        ],
+        "paths": {
+            "/collections": {
+                "get": {
+                    "summary": "Collection days",
+                    "responses": {"200": {"description": "OK"}, "404": {"description": "No"}},
+                }
+            }
+        },
+    }
+)
+
+
+def fully_open_routes() -> dict[str, Route]:
+    """Everything a waste system can show: the open archetype made exemplary."""
+    docs = (
+        '<html><redoc spec-url="/openapi.json"></redoc><h1>API reference</h1>'
+        "<p>Sign up for a key; access is free of charge. See the changelog.</p>"
+        '<a href="/bins.ics">Bin days (iCal)</a></html>'
+    )
+    calendar = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//Open//Bins//EN\nEND:VCALENDAR\n"
+    return {
+        "/docs": (200, HTML, docs),
+        "/openapi.json": (200, JSON, FULL_SPEC),
+        "/v1": (
+            200,
+            JSON | {"access-control-allow-origin": "*", "ratelimit-policy": '"default";q=100;w=60'},
+            "{}",
+        ),
+        "http:/v1": (301, {"location": "https://open.test/v1"}, ""),
+        "/v1/services.json": (200, JSON, '[{"service_code": "1", "service_name": "Missed bin"}]'),
+        "/v1/__api_audit_no_such_resource": (
+            404,
+            {"content-type": "application/problem+json"},
+            '{"type": "about:blank", "title": "Not Found", "status": 404}',
+        ),
+        "/apis.json": (200, JSON, '{"name": "Open", "apis": [{"name": "W", "baseURL": "/v1"}]}'),
+        "/bins.ics": (200, {"content-type": "text/calendar"}, calendar),
+    }
 
 
 def test_probe_plans_reference_the_probe_objects() -> None:
@@ -580,3 +687,218 @@ def test_probe_plans_reference_the_probe_objects() -> None:
     plan = plan_probe(system("s", docs="https://d.test/"), probe, TOKEN)
     assert plan.probe is probe
     assert plan.baseline is None
+
+
+# --- paths, candidates, applicability, http form (issue 4) --------------------------------------
+
+
+def probe_with(probe_id: str = "https", **request: object) -> Probe:
+    base = PROBES[probe_id]
+    return replace(base, request=replace(base.request, **request))
+
+
+@pytest.mark.parametrize(
+    ("base_url", "path", "url"),
+    [
+        ("https://x.test/open311/v2", "services.json", "https://x.test/open311/v2/services.json"),
+        ("https://x.test/open311/v2/", "services.json", "https://x.test/open311/v2/services.json"),
+        (
+            "https://x.test/open311/v2?key=1#top",
+            "services.json",
+            "https://x.test/open311/v2/services.json",
+        ),
+        ("https://x.test", "$metadata", "https://x.test/$metadata"),
+        ("https://x.test/odata/", "$metadata", "https://x.test/odata/$metadata"),
+        ("https://x.test/open311/v2", "/services.json", "https://x.test/services.json"),
+        ("https://u:p@X.test:8443/a/b", "/c", "https://x.test:8443/c"),
+        ("https://u:p@X.test:8443/a/b", "c", "https://x.test:8443/a/b/c"),
+        (
+            "https://x.test/api",
+            "graphql?query=%7B__typename%7D",
+            "https://x.test/api/graphql?query=%7B__typename%7D",
+        ),
+    ],
+)
+def test_join_path(base_url: str, path: str, url: str) -> None:
+    assert join_path(base_url, path) == url
+
+
+def test_relative_path_under_an_endpoint() -> None:
+    probe = probe_with(endpoint=None, fallback=(), path="metadata", base="api_base")
+    plan = plan_probe(system("s", api_base="https://fhir.test/R4"), probe, TOKEN)
+    assert plan.target is not None
+    assert plan.target.url == "https://fhir.test/R4/metadata"
+    missing = plan_probe(system("s", docs="https://d.test/"), probe, TOKEN)
+    assert (missing.target, missing.missing) == (None, "no api_base URL in the catalogue")
+
+
+def test_candidates_are_planned_in_order_and_all_fetched() -> None:
+    plan = plan_probe(system("s", api_base="https://a.test/v1/"), PROBES["open311"], TOKEN)
+    assert [t.url for t in plan.targets] == [
+        "https://a.test/v1/services.json",
+        "https://a.test/v1/discovery.json",
+    ]
+    assert distinct_requests([plan]) == list(plan.targets)
+
+
+def test_discovery_candidates_only_without_a_catalogue_url() -> None:
+    probe = PROBES["openapi-published"]
+    listed = plan_probe(
+        system("s", spec="https://a.test/o.json", docs="https://d.test/"), probe, TOKEN
+    )
+    assert [t.url for t in listed.targets] == ["https://a.test/o.json"]
+    assert listed.target_kind == "spec"
+    found = plan_probe(system("s", api_base="https://a.test/v1"), probe, TOKEN)
+    assert [t.url for t in found.targets] == [
+        "https://a.test/openapi.json",
+        "https://a.test/v3/api-docs",
+        "https://a.test/swagger.json",
+        "https://a.test/swagger/v1/swagger.json",
+        "https://a.test/api-docs",
+    ]
+    assert found.target_kind is None
+
+
+def test_applicability_by_area_claim_and_endpoint() -> None:
+    probe = PROBES["open311"]
+    waste = plan_probe(system("s", api_base="https://a.test/"), probe, TOKEN)
+    assert waste.applicable
+    housing = replace(system("s", api_base="https://a.test/"), service_areas=("housing",))
+    plan = plan_probe(housing, probe, TOKEN)
+    assert (plan.applicable, plan.target, plan.missing) == (
+        False,
+        None,
+        "applies to highways, waste, crm, parking or public-protection systems or a claim of "
+        "open311; this one is housing",
+    )
+    claiming = replace(housing, standards=("open311",))
+    assert plan_probe(claiming, probe, TOKEN).applicable
+    finding = evaluate(plan, {}, now=NOW)
+    assert (finding.outcome, finding.observed) == ("not_applicable", False)
+    needs_sandbox = replace(probe, applies_to=Applicability(endpoints=("sandbox",)))
+    assert plan_probe(housing, needs_sandbox, TOKEN).missing == (
+        "applies to systems with a sandbox URL in the catalogue"
+    )
+
+
+@pytest.mark.parametrize(
+    ("api_base", "url", "missing"),
+    [
+        ("https://a.test/v1?x=1", "http://a.test/v1?x=1", ""),
+        ("https://a.test:443/v1", "http://a.test/v1", ""),
+        ("https://a.test:8443/v1", None, "the URL names port 8443, so its http form is unknown"),
+        ("http://a.test/v1", None, "the catalogue URL is http already (the https probe judges it)"),
+    ],
+)
+def test_http_form(api_base: str, url: str | None, missing: str) -> None:
+    plan = plan_probe(system("s", api_base=api_base), PROBES["http-redirects-to-https"], TOKEN)
+    assert (plan.target.url if plan.target else None, plan.missing) == (url, missing)
+    assert plan.applicable == (url is not None)
+
+
+# --- candidates and two-stage probes in evaluation -----------------------------------------------
+
+
+def candidate_exchanges(plan: ProbePlan, *answers: Mapping[str, object]) -> dict[str, Exchange]:
+    return {t.key: exchange_from_example(a, t) for t, a in zip(plan.targets, answers, strict=True)}
+
+
+SERVICES = {"status": 200, "headers": JSON, "body": '[{"service_code": 1, "service_name": "x"}]'}
+NOT_FOUND = {"status": 404, "headers": {"content-type": "text/plain"}, "body": "Not found"}
+SHELL_ANSWER = {"status": 200, "headers": HTML, "body": SHELL}
+
+
+def test_candidates_pass_on_the_first_that_passes() -> None:
+    plan = plan_probe(system("s", api_base="https://a.test/v1"), PROBES["open311"], TOKEN)
+    discovery = {
+        "status": 200,
+        "headers": JSON,
+        "body": '{"endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2"}]}',
+    }
+    finding = evaluate(plan, candidate_exchanges(plan, NOT_FOUND, discovery), now=NOW)
+    assert finding.outcome == "pass"
+    assert finding.message.startswith("at /v1/discovery.json: ")
+    assert finding.evidence == tuple(t.key for t in plan.targets)
+
+
+def test_candidates_prefer_an_inconclusive_to_a_fail() -> None:
+    plan = plan_probe(system("s", api_base="https://a.test/v1"), PROBES["open311"], TOKEN)
+    timeout = {"error": "timeout", "error_detail": "slow"}
+    finding = evaluate(plan, candidate_exchanges(plan, NOT_FOUND, timeout), now=NOW)
+    assert (finding.outcome, finding.message) == (
+        "inconclusive",
+        "at /v1/discovery.json: could not measure: timed out (slow)",
+    )
+
+
+def test_candidates_report_the_most_telling_failure() -> None:
+    plan = plan_probe(system("s", api_base="https://a.test/v1"), PROBES["open311"], TOKEN)
+    finding = evaluate(plan, candidate_exchanges(plan, NOT_FOUND, SHELL_ANSWER), now=NOW)
+    assert (finding.outcome, finding.message, finding.observed) == (
+        "fail",
+        "at /v1/discovery.json: served as text/html: a web page, not JSON; 1 other path failed too",
+        True,
+    )
+
+
+def test_a_not_applicable_verdict_decides() -> None:
+    plan = plan_probe(
+        system("s", api_base="https://a.test/v1"), PROBES["deprecation-signals"], TOKEN
+    )
+    finding = evaluate(plan, exchanges_for(plan, {"status": 200, "headers": JSON}), now=NOW)
+    assert (finding.outcome, finding.credit, finding.observed) == ("not_applicable", 0.0, True)
+
+
+UI_PAGE = {"status": 200, "headers": HTML, "body": '<redoc spec-url="/spec/openapi.json"></redoc>'}
+SPEC_URL = "https://d.test/spec/openapi.json"
+
+
+def ui_plan() -> ProbePlan:
+    return plan_probe(system("s", docs=DOCS), PROBES["docs-link-spec"], TOKEN)
+
+
+def test_follow_up_requests_come_from_passing_first_responses() -> None:
+    plan = ui_plan()
+    first = exchanges_for(plan, UI_PAGE, {"status": 404})
+    (follow,) = follow_up_requests([plan, plan], first, now=NOW)
+    assert follow == FetchRequest(SPEC_URL, accept=PROBES["openapi-published"].request.accept)
+    # Already fetched (the catalogue's spec URL with the same Accept): nothing more to fetch.
+    assert (
+        follow_up_requests([plan], first | {follow.key: Exchange(follow, SPEC_URL, 200)}, now=NOW)
+        == []
+    )
+    # A first response that fails its expectations is not followed.
+    walled = exchanges_for(plan, {"status": 401}, {"status": 404})
+    assert follow_up_requests([plan], walled, now=NOW) == []
+    assert follow_up_requests([plan], {}, now=NOW) == []
+
+
+def test_a_followed_link_is_judged_by_the_follow_expectations() -> None:
+    plan = ui_plan()
+    first = exchanges_for(plan, UI_PAGE, {"status": 404})
+    (follow,) = follow_up_requests([plan], first, now=NOW)
+    spec = {"status": 200, "headers": JSON, "body": OPENAPI}
+    found = first | {follow.key: exchange_from_example(spec, follow)}
+    finding = evaluate(plan, found, now=NOW)
+    assert finding.outcome == "pass"
+    assert finding.message.startswith(f"the Redoc page loads {SPEC_URL}: ")
+    assert finding.evidence[-1] == follow.key
+    missing = evaluate(plan, first, now=NOW)
+    assert (missing.outcome, missing.message) == (
+        "inconclusive",
+        f"the Redoc page loads {SPEC_URL}; could not measure: it was not fetched",
+    )
+    broken = first | {follow.key: exchange_from_example({"status": 503}, follow)}
+    assert evaluate(plan, broken, now=NOW).outcome == "inconclusive"
+    shell = first | {follow.key: exchange_from_example(SHELL_ANSWER, follow)}
+    assert evaluate(plan, shell, now=NOW).outcome == "fail"
+
+
+def test_no_link_takes_the_follow_when_no_link_outcome() -> None:
+    page = {"status": 200, "headers": HTML, "body": "<h1>Bins</h1>"}
+    calendar = plan_probe(system("s", docs=DOCS), PROBES["icalendar"], TOKEN)
+    assert evaluate(calendar, exchanges_for(calendar, page, {"status": 404}), now=NOW).outcome == (
+        "inconclusive"
+    )
+    ui = ui_plan()
+    assert evaluate(ui, exchanges_for(ui, page, {"status": 404}), now=NOW).outcome == "fail"

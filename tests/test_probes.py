@@ -51,9 +51,83 @@ def test_every_probe_has_pass_and_fail_examples(probe: Probe) -> None:
     assert Path(probe.source).name == f"{probe.id}.yaml"
 
 
+SECTOR_STANDARDS = {
+    "open311": {"highways", "waste", "crm", "parking", "public-protection"},
+    "open-referral": {"directories", "social-care", "education", "crm"},
+    "ogc-api-features": {"geospatial", "planning", "highways", "assets"},
+    "fhir-capability": {"social-care"},
+    "icalendar": {"waste", "democracy", "libraries"},
+    "ckan-api": {"open-data"},
+}
+
+
+def test_the_issue_4_probe_library_is_shipped() -> None:
+    ids = {p.id for p in SHIPPED.probes}
+    assert len(ids) >= 25
+    assert ids >= {
+        "openapi-quality",
+        "docs-link-spec",
+        "apis-json",
+        "changelog-published",
+        "versioned-api",
+        "self-service-signup",
+        "pricing-stated",
+        "open-data-keyless",
+        "open-data-cors",
+        "data-licence",
+        "sandbox-advertised",
+        "rate-limits-published",
+        "http-redirects-to-https",
+        "tls-version",
+        "json-responses",
+        "utf-8",
+        "problem-json-errors",
+        "deprecation-signals",
+        "not-soap-only",
+        "odata-metadata",
+        "graphql",
+        *SECTOR_STANDARDS,
+    }
+
+
+@pytest.mark.parametrize("probe", SHIPPED.probes, ids=[p.id for p in SHIPPED.probes])
+def test_every_probe_says_why_its_weight_and_fixes(probe: Probe) -> None:
+    assert probe.weight_reason, "say why the weight in one line (weight_reason)"
+    assert "\n" not in probe.weight_reason
+    assert probe.remediation and probe.effort in ("low", "medium", "high")
+    assert len(probe.request.candidates) <= 5
+
+
+@pytest.mark.parametrize(("probe_id", "areas"), SECTOR_STANDARDS.items())
+def test_sector_standards_apply_only_to_their_areas(probe_id: str, areas: set[str]) -> None:
+    probe = next(p for p in SHIPPED.probes if p.id == probe_id)
+    assert set(probe.applies_to.service_areas) == areas
+    assert probe.applies_to.claimed  # a claim of the standard brings it in too
+    assert probe.criterion == "standards"
+    assert probe.weight <= 2  # modest: one missing standard must not sink a system
+
+
+@pytest.mark.parametrize("probe_id", ["odata-metadata", "graphql"])
+def test_protocols_apply_only_where_claimed(probe_id: str) -> None:
+    probe = next(p for p in SHIPPED.probes if p.id == probe_id)
+    assert probe.applies_to.service_areas == ()
+    assert probe.applies_to.claimed
+
+
+def test_fakes_are_shown_failing() -> None:
+    """Every sector or protocol standard ships a fake (app shell, wrong type, truncated
+    JSON or a login redirect) as a failing example."""
+    for probe_id in [*SECTOR_STANDARDS, "odata-metadata", "graphql", "apis-json"]:
+        probe = next(p for p in SHIPPED.probes if p.id == probe_id)
+        failing = " ".join(e.name for e in probe.examples if e.expect_outcome == "fail")
+        assert any(
+            word in failing for word in ("shell", "truncated", "cut off", "content type", "HTML")
+        ), probe_id
+
+
 def test_shipped_rubric() -> None:
     rubric = SHIPPED.rubric
-    assert rubric.methodology_version == "2026.11-skeleton"
+    assert rubric.methodology_version == "2026.11"
     assert sum(rubric.criterion_weights.values()) == pytest.approx(1.0)
     assert [b.grade for b in rubric.grade_bands] == ["A", "B", "C", "D", "E"]
     assert rubric.coverage_floor == 0.5
@@ -212,12 +286,105 @@ def test_soft_200_needs_a_random_path(tmp_path: Path) -> None:
         (
             "  endpoint: docs",
             "  endpoint: docs\n  path: /x",
-            "8:3: give exactly one of endpoint (a catalogue URL) or path (under an origin)",
+            "8:3: give one of endpoint (a catalogue URL), path or candidates (paths under a "
+            "base); candidates may also go with endpoint, to look for a URL the catalogue lacks",
         ),
         (
             "  endpoint: docs",
             "  path: x",
-            "8:9: path must start with / and hold no spaces, '..', '#' or host",
+            "8:9: 'x' is relative to a URL: give base (an endpoint kind such as api_base), or "
+            "start the path with / for the origin",
+        ),
+        (
+            "  endpoint: docs",
+            "  path: http://evil.test/x",
+            "8:9: a path holds no spaces, '..', '#', scheme or host",
+        ),
+        (
+            "  endpoint: docs",
+            "  path: /a/../b",
+            "8:9: a path holds no spaces, '..', '#', scheme or host",
+        ),
+        (
+            "  endpoint: docs",
+            "  candidates: [/a, /b, /c, /d, /e, /f]",
+            "8:15: at most 5 candidates: each is a request per origin",
+        ),
+        (
+            "  endpoint: docs",
+            "  candidates: [/a, /a]",
+            "8:15: candidates must be distinct",
+        ),
+        (
+            "  endpoint: docs",
+            "  candidates: []",
+            "8:15: candidates must be a non-empty list of paths",
+        ),
+        (
+            "  endpoint: docs",
+            "  endpoint: docs\n  base: api_base",
+            "9:3: base goes with path or candidates",
+        ),
+        (
+            "  endpoint: docs",
+            "  endpoint: docs\n  scheme: ftp",
+            "9:11: scheme can only be http (fetch the http:// form of the URL)",
+        ),
+        (
+            "  endpoint: docs",
+            "  endpoint: docs\n  follow: {link: swagger, expect: [status: 2xx]}",
+            "9:18: unknown link 'swagger' (see matchers.LINKS)",
+        ),
+        (
+            "  endpoint: docs",
+            "  endpoint: docs\n  follow: {link: api_description}",
+            "9:11: missing key 'expect'",
+        ),
+        (
+            "  endpoint: docs",
+            "  endpoint: docs\n  follow: {link: api_description, expect: [not_soft_200: true]}",
+            "9:44: not_soft_200 cannot check a followed link (it has no random-path baseline)",
+        ),
+        (
+            "  endpoint: docs",
+            "  endpoint: docs\n  follow: {link: api_description, expect: [status: 2xx], "
+            "when_no_link: pass}",
+            "9:72: when_no_link 'pass' is not one of fail, inconclusive, not_applicable",
+        ),
+        (
+            "effort: low",
+            "effort: low\napplies_to: {service_areas: [waste, bins]}",
+            "16:37: 'bins' is not one of the known words",
+        ),
+        (
+            "effort: low",
+            "effort: low\napplies_to: {claimed: [open-311]}",
+            "16:24: 'open-311' is not one of the known words (did you mean 'open311'?)",
+        ),
+        (
+            "effort: low",
+            "effort: low\napplies_to: {}",
+            "16:13: give service_areas, claimed or endpoints (or drop applies_to)",
+        ),
+        (
+            "effort: low",
+            "effort: low\nweight_reason: ''",
+            "16:16: weight_reason must be non-empty text",
+        ),
+        (
+            "response: {status: 404}",
+            "response: {status: 404}\n    responses: [{status: 200}]",
+            "24:5: responses go with a request that has candidates",
+        ),
+        (
+            "response: {status: 404}",
+            "response: {status: 404}\n    followed: {status: 200}",
+            "24:5: followed goes with a request that has follow",
+        ),
+        (
+            "response: {status: 404}",
+            "response: {status: 404}\n    service_areas: [bins]",
+            "24:21: 'bins' is not one of the known words",
         ),
         ("  accept: text/html", "  accept: text/html\n  verb: GET", "10:3: unknown key 'verb'"),
         (

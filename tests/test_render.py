@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import replace
 
 from rich.console import Console
 
-from api_audit.models import CriterionScore, Finding, RunInfo, Scorecard, ScoredSystem, SystemScore
+from api_audit.models import (
+    CriterionScore,
+    Disagreement,
+    Finding,
+    Reply,
+    RunInfo,
+    Scorecard,
+    ScoredSystem,
+    SystemScore,
+)
 from api_audit.render.json import scorecard_json
 from api_audit.render.scorecard import print_scorecard
 from api_audit.render.text import safe_markup, strip_controls
@@ -89,5 +100,127 @@ def test_json_contract_fields() -> None:
             "criterion": "documented",
             "outcome": "fail",
             "message": "401: needs an account",
+            "basis": "observed",
+            "source": None,
+            "seen": None,
+            "replies": [],
         }
     ]
+    assert (system["ladder"], system["disagreements"], system["replies"]) == (None, [], [])
+
+
+# --- the ladder, claimed vs observed, right of reply -------------------------------------------
+
+ATTESTED = Finding(
+    "a",
+    "attested:api_access_fee",
+    "free",
+    3,
+    "fail",
+    "attested (seen 2026-06-01, https://s.example/p): API access costs extra: yes",
+    basis="attested",
+    source="https://s.example/p",
+    seen="2026-06-01",
+)
+DISAGREEMENT = Disagreement(
+    claim="docs_public",
+    claimed=True,
+    observed_probe="docs-public",
+    observed_outcome="fail",
+    message="claimed docs are public: yes (...); observed docs-public: fail: 401",
+    source="https://s.example/d",
+    seen="2026-06-01",
+)
+REPLIES = (
+    Reply(dt.date(2026, 7, 1), "Our docs are public to customers.", about="docs_public"),
+    Reply(dt.date(2026, 7, 2), "The fee covers hosting.", about="api_access_fee"),
+    Reply(dt.date(2026, 7, 3), "We are moving to OpenAPI.", about="docs-public"),
+)
+
+
+def _rich_row() -> ScoredSystem:
+    row = _row("a", "Alpha", "B", 7.25)
+    score = replace(row.score, ladder="L2", ladder_label="documented, but gated", ladder_max="L2")
+    return replace(
+        row,
+        score=score,
+        findings=(*row.findings, ATTESTED),
+        disagreements=(DISAGREEMENT, replace(DISAGREEMENT, claim="standard:openapi")),
+        replies=REPLIES,
+    )
+
+
+def test_table_shows_ladder_and_disagreements() -> None:
+    uncertain = _row("b", "Beta", "?", None)
+    uncertain = replace(
+        uncertain,
+        score=replace(
+            uncertain.score,
+            ladder="L0?",
+            ladder_label="no integration surface known",
+            ladder_certain=False,
+            ladder_max="L4",
+        ),
+    )
+    console = _plain(160)
+    print_scorecard(Scorecard(RUN, (_rich_row(), uncertain)), console)
+    lines = console.export_text().splitlines()
+    alpha = next(line for line in lines if "Alpha" in line)
+    assert alpha.split() == [
+        "│", "Alpha", "│", "Vendor", "│", "B", "│", "L2", "│", "7.2", "│", "7.2", "│", "—",
+        "│", "2.5", "│", "75%", "│", "≠2", "│",
+    ]  # fmt: skip
+    beta = next(line for line in lines if "Beta" in line)
+    assert "L0?" in beta and "≠" not in beta
+    assert "methodology test-1 (mmmmmmmm)" in lines[0]
+    assert lines[-3:] == [
+        "Ladder levels:",
+        "  L0  no integration surface known",
+        "  L2  documented, but gated",
+    ]
+
+
+def test_json_has_ladder_disagreements_and_replies_beside_what_they_are_about() -> None:
+    doc = json.loads(scorecard_json(Scorecard(RUN, (_rich_row(),))))
+    assert doc["run"]["methodology_version"] == "test-1"
+    assert doc["run"]["methodology_sha256"] == "m" * 8
+    (system,) = doc["systems"]
+    assert (system["ladder"], system["ladder_label"]) == ("L2", "documented, but gated")
+    assert (system["ladder_certain"], system["ladder_max"]) == (True, "L2")
+    observed, attested = system["findings"]
+    assert [r["text"] for r in observed["replies"]] == ["We are moving to OpenAPI."]
+    assert attested["basis"] == "attested"
+    assert (attested["source"], attested["seen"]) == ("https://s.example/p", "2026-06-01")
+    assert [r["text"] for r in attested["replies"]] == ["The fee covers hosting."]
+    claimed, listed = system["disagreements"]
+    assert claimed == {
+        "claim": "docs_public",
+        "claimed": True,
+        "observed_probe": "docs-public",
+        "observed_outcome": "fail",
+        "message": "claimed docs are public: yes (...); observed docs-public: fail: 401",
+        "source": "https://s.example/d",
+        "seen": "2026-06-01",
+        "replies": [
+            {
+                "date": "2026-07-01",
+                "about": "docs_public",
+                "text": "Our docs are public to customers.",
+                "source": None,
+            },
+            {
+                "date": "2026-07-03",
+                "about": "docs-public",
+                "text": "We are moving to OpenAPI.",
+                "source": None,
+            },
+        ],
+    }
+    assert listed["claim"] == "standard:openapi"
+    assert [r["about"] for r in system["replies"]] == [
+        "docs_public",
+        "api_access_fee",
+        "docs-public",
+    ]
+    # a reply is shown, never scored
+    assert (system["grade"], system["score"]) == ("B", 7.25)

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+
 import pytest
 
-from api_audit.models import CriterionScore, Finding, GradeBand, Rubric, RunInfo, System
+from api_audit.models import (
+    Attestation,
+    CriterionScore,
+    Finding,
+    GradeBand,
+    LadderCondition,
+    LadderLevel,
+    ObservedBy,
+    Reply,
+    Rubric,
+    RunInfo,
+    System,
+)
 from api_audit.scoring import build_scorecard, score_system
 
 RUBRIC = Rubric(
@@ -265,3 +280,67 @@ def test_scorecard_system_without_findings_is_ungraded() -> None:
     card = build_scorecard(RUN, [system("bare", "Bare")], [], RUBRIC)
     (row,) = card.systems
     assert (row.score.score, row.score.grade, row.findings) == (None, "?", ())
+
+
+# --- attestations, the ladder, claimed vs observed, replies --------------------------------
+
+
+def test_an_attested_finding_never_counts_as_reached() -> None:
+    attested = Finding(
+        "sys",
+        "attested:docs_public",
+        "documented",
+        1.0,
+        "pass",
+        "",
+        observed=True,
+        basis="attested",
+    )
+    result = score_system("sys", [attested], RUBRIC)
+    assert (result.score, result.coverage) == (10.0, 0.33)
+    assert result.grade == "?"
+
+
+def test_without_ladder_rules_the_ladder_is_empty() -> None:
+    result = score_system("sys", all_criteria("pass"), RUBRIC)
+    assert (result.ladder, result.ladder_label, result.ladder_max) == ("", "", "")
+
+
+LADDER_RUBRIC = replace(
+    RUBRIC,
+    ladder=(
+        LadderLevel("L0", "nothing known"),
+        LadderLevel("L1", "exists", LadderCondition("attested", claims=(("api_exists", True),))),
+        LadderLevel("L2", "documented", LadderCondition("pass", probes=("p-documented",))),
+    ),
+    claim_checks={"docs_public": ObservedBy(("p-documented",))},
+)
+
+
+def test_scorecard_rows_carry_ladder_disagreements_and_replies() -> None:
+    reply = Reply(dt.date(2026, 7, 1), "They are public to customers.", about="docs_public")
+    claimed = replace(
+        system("claimed", "Claimed"),
+        attestations=(
+            Attestation("api_exists", True, "https://s.example/a", dt.date(2026, 6, 1)),
+            Attestation("docs_public", True, "https://s.example/d", dt.date(2026, 6, 1)),
+        ),
+        replies=(reply,),
+    )
+    findings = all_criteria("fail", system="claimed")
+    card = build_scorecard(RUN, [claimed, system("unknown", "Unknown")], findings, LADDER_RUBRIC)
+    row, unknown = card.systems
+    assert (row.score.ladder, row.score.ladder_label, row.score.ladder_certain) == (
+        "L1",
+        "exists",
+        True,
+    )
+    assert [d.claim for d in row.disagreements] == ["docs_public"]
+    assert row.replies == (reply,)
+    assert (row.score.score, row.score.grade) == (0.0, "E")  # replies never change the score
+    assert (unknown.score.ladder, unknown.score.ladder_max) == ("L0", "L0")  # catalogue: nothing
+
+
+def test_score_system_refuses_another_systems_catalogue_entry() -> None:
+    with pytest.raises(ValueError, match="system 'other'"):
+        score_system("sys", [], RUBRIC, system=system("other", "Other"))

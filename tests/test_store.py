@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from api_audit.errors import StoreError
 from api_audit.models import (
+    Attestation,
     Catalogue,
     Exchange,
     FetchRequest,
@@ -16,6 +20,7 @@ from api_audit.models import (
     GradeBand,
     Hop,
     Methodology,
+    Reply,
     Rubric,
     System,
     Vendor,
@@ -23,6 +28,7 @@ from api_audit.models import (
 from api_audit.store import (
     BODY_CAP,
     FLUSH_ROWS,
+    MIGRATIONS,
     Store,
     redact_headers,
     redact_request_key,
@@ -228,7 +234,99 @@ def test_closed_store_refuses_work() -> None:
         store.latest_run_id()
 
 
+def test_claims_and_attested_findings_round_trip(db_path: Path) -> None:
+    claimed = replace(
+        SYSTEM,
+        protocols=("soap",),
+        standards=("openapi", "uprn"),
+        attestations=(
+            Attestation(
+                "api_access_fee",
+                True,
+                f"https://supplier.example/prices?token={SECRET}",
+                dt.date(2026, 6, 1),
+                quote="an additional fee",
+                note="seen on the price list",
+            ),
+            Attestation("docs_public", "to customers", "https://s.example/d", dt.date(2026, 6, 2)),
+        ),
+        replies=(Reply(dt.date(2026, 7, 1), "We disagree.", "api_access_fee", None),),
+    )
+    attested = finding(
+        "attested:api_access_fee",
+        outcome="fail",
+        observed=False,
+        evidence=(),
+        credit=0.0,
+        basis="attested",
+        source="https://supplier.example/prices",
+        seen="2026-06-01",
+    )
+    with Store.open(db_path) as store:
+        run_id = start(store)
+        store.save_systems(run_id, [claimed])
+        store.add_finding(run_id, attested)
+        store.add_finding(run_id, finding("docs-public"))
+    with Store.open(db_path) as store:
+        (back,) = store.systems(run_id)
+        assert back.attestations[0].source == "https://supplier.example/prices?token=[redacted]"
+        assert back == replace(
+            claimed,
+            attestations=(
+                replace(claimed.attestations[0], source=back.attestations[0].source),
+                claimed.attestations[1],
+            ),
+        )
+        assert store.findings(run_id) == [attested, finding("docs-public")]
+
+
 # --- opening, migrations, refusals -------------------------------------------------------
+
+
+def test_a_database_at_0001_is_upgraded_on_open(db_path: Path) -> None:
+    """A database written before attestations (schema 0001) keeps its runs and gains
+    the new columns, read back with their defaults."""
+    db = Database(str(db_path))
+    MIGRATIONS.apply(db, stop_before="0002_attestations_and_claims")
+    db.execute(
+        "INSERT INTO runs (started_at, tool_version, rubric_version, methodology_sha256,"
+        " catalogue_sha256, catalogue_source) VALUES ('2026-01-01', '0.1.0', '2026.11-skeleton',"
+        " 'm', 'c', 'vendors.yaml')"
+    )
+    db.execute(
+        "INSERT INTO systems (run_id, system_id, vendor_id, vendor_name, name)"
+        " VALUES (1, 'idox-uniform', 'idox', 'Idox', 'Idox Uniform')"
+    )
+    db.execute(
+        "INSERT INTO findings (run_id, system_id, probe_id, criterion, weight, outcome,"
+        " observed) VALUES (1, 'idox-uniform', 'docs-public', 'documented', 3, 'pass', 1)"
+    )
+    db.conn.commit()
+    assert [m.name for m in MIGRATIONS.applied(db)] == ["0001_initial"]
+    db.close()
+
+    with Store.open(db_path) as store:
+        applied = [m.name for m in MIGRATIONS.applied(store.db)]
+        assert applied == ["0001_initial", "0002_attestations_and_claims"]
+        assert store.run_info(1).rubric_version == "2026.11-skeleton"
+        (old,) = store.findings(1)
+        assert (old.basis, old.source, old.seen, old.observed) == ("observed", None, None, True)
+        (system,) = store.systems(1)
+        assert (system.protocols, system.attestations, system.replies) == ((), (), ())
+        store.add_finding(1, finding("attested:api_exists", basis="attested", seen="2026-01-01"))
+    with Store.open(db_path) as store:
+        assert [f.basis for f in store.findings(1)] == ["attested", "observed"]
+
+
+def test_basis_is_a_closed_vocabulary_in_the_database(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        run_id = start(store)
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            store.db.execute(
+                "INSERT INTO findings (run_id, system_id, probe_id, criterion, weight, outcome,"
+                " basis) VALUES (?, 's', 'p', 'free', 1, 'pass', 'guessed')",
+                [run_id],
+            )
 
 
 def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
@@ -241,7 +339,7 @@ def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
             "SELECT name FROM _sqlite_migrations WHERE migration_set = 'api-audit'"
         ).fetchall()
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert applied == [("0001_initial",)]
+    assert applied == [("0001_initial",), ("0002_attestations_and_claims",)]
     assert {"runs", "systems", "exchanges", "bodies", "findings"} <= tables
 
 

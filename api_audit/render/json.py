@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from api_audit.models import CRITERIA, Scorecard
+from api_audit.attestations import ATTESTED_PREFIX
+from api_audit.models import CRITERIA, Disagreement, Finding, Reply, Scorecard, ScoredSystem
 
 JSON_FORMAT_VERSION = 1
 
@@ -20,41 +22,75 @@ def scorecard_document(card: Scorecard) -> dict[str, object]:
             "status": run.status,
             "tool_version": run.tool_version,
             "rubric_version": run.rubric_version,
+            "methodology_version": run.methodology_version,
             "methodology_sha256": run.methodology_sha256,
             "catalogue_sha256": run.catalogue_sha256,
         },
-        "systems": [
-            {
-                "vendor": row.vendor_id,
-                "vendor_name": row.vendor_name,
-                "system": row.system_id,
-                "name": row.name,
-                "grade": row.score.grade,
-                "score": row.score.score,
-                "coverage": row.score.coverage,
-                "ladder": None,  # the openness ladder arrives with the full methodology
-                "criteria": {
-                    c: {
-                        "score": row.score.criteria[c].score,
-                        "coverage": row.score.criteria[c].coverage,
-                    }
-                    for c in CRITERIA
-                    if c in row.score.criteria
-                },
-                "findings": [
-                    {
-                        "probe": f.probe_id,
-                        "criterion": f.criterion,
-                        "outcome": f.outcome,
-                        "message": f.message,
-                    }
-                    for f in row.findings
-                ],
-            }
-            for row in card.systems
-        ],
+        "systems": [_system(row) for row in card.systems],
     }
 
 
 def scorecard_json(card: Scorecard) -> str:
     return json.dumps(scorecard_document(card), indent=2, ensure_ascii=False)
+
+
+def _system(row: ScoredSystem) -> dict[str, object]:
+    score = row.score
+    return {
+        "vendor": row.vendor_id,
+        "vendor_name": row.vendor_name,
+        "system": row.system_id,
+        "name": row.name,
+        "grade": score.grade,
+        "score": score.score,
+        "coverage": score.coverage,
+        "ladder": score.ladder or None,
+        "ladder_label": score.ladder_label or None,
+        "ladder_certain": score.ladder_certain,
+        "ladder_max": score.ladder_max or None,
+        "criteria": {
+            c: {"score": score.criteria[c].score, "coverage": score.criteria[c].coverage}
+            for c in CRITERIA
+            if c in score.criteria
+        },
+        "findings": [_finding(f, row.replies) for f in row.findings],
+        "disagreements": [_disagreement(d, row.replies) for d in row.disagreements],
+        "replies": [_reply(r) for r in row.replies],
+    }
+
+
+def _finding(finding: Finding, replies: Sequence[Reply]) -> dict[str, object]:
+    about = {finding.probe_id, finding.probe_id.removeprefix(ATTESTED_PREFIX)}
+    return {
+        "probe": finding.probe_id,
+        "criterion": finding.criterion,
+        "outcome": finding.outcome,
+        "message": finding.message,
+        "basis": finding.basis,
+        "source": finding.source,
+        "seen": finding.seen,
+        "replies": [_reply(r) for r in replies if r.about in about],
+    }
+
+
+def _disagreement(item: Disagreement, replies: Sequence[Reply]) -> dict[str, object]:
+    about = {item.claim, item.claim.partition(":")[2], item.observed_probe} - {""}
+    return {
+        "claim": item.claim,
+        "claimed": item.claimed,
+        "observed_probe": item.observed_probe,
+        "observed_outcome": item.observed_outcome,
+        "message": item.message,
+        "source": item.source,
+        "seen": item.seen,
+        "replies": [_reply(r) for r in replies if r.about in about],
+    }
+
+
+def _reply(reply: Reply) -> dict[str, object]:
+    return {
+        "date": reply.date.isoformat(),
+        "about": reply.about,
+        "text": reply.text,
+        "source": reply.source,
+    }

@@ -5,10 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from api_audit.models import CRITERIA, CriterionScore, Scorecard
+from api_audit.models import CRITERIA, CriterionScore, Scorecard, SystemScore
 from api_audit.render.text import safe_markup
 
 GRADE_STYLES = {"A": "bold green", "B": "green", "C": "yellow", "D": "dark_orange", "E": "red"}
+DISAGREES = "≠"
 
 
 def _score(value: float | None) -> str:
@@ -21,21 +22,31 @@ def _criterion(cell: CriterionScore | None) -> str:
     return f"{cell.score:.1f}"
 
 
-def scorecard_table(card: Scorecard) -> Table:
+def _title(card: Scorecard) -> str:
     run = card.run
+    return (
+        f"api-audit scorecard · run {run.id} · methodology "
+        f"{safe_markup(run.methodology_version)} ({safe_markup(run.methodology_sha256[:12])})"
+    )
+
+
+def scorecard_table(card: Scorecard) -> Table:
     table = Table(
-        title=f"api-audit scorecard · run {run.id} · methodology {safe_markup(run.rubric_version)}",
+        title=_title(card),
         caption="Scores 0–10 · coverage = share of the checks that could be measured · "
-        "? = too little measured to grade",
+        "? = too little measured to grade · ladder L0–L5, L3? = at least L3 (a higher "
+        f"level could not be measured) · {DISAGREES}n = n claims contradicted by what was seen",
         expand=False,
     )
     table.add_column("system")
     table.add_column("vendor")
     table.add_column("grade", justify="center")
+    table.add_column("ladder", justify="center")
     table.add_column("score", justify="right")
     for criterion in CRITERIA:
         table.add_column(criterion, justify="right")
     table.add_column("coverage", justify="right")
+    table.add_column("claims", justify="center")
     for row in card.systems:
         score = row.score
         style = GRADE_STYLES.get(score.grade, "dim")
@@ -43,12 +54,31 @@ def scorecard_table(card: Scorecard) -> Table:
             safe_markup(row.name),
             safe_markup(row.vendor_name),
             f"[{style}]{safe_markup(score.grade)}[/]",
+            safe_markup(score.ladder or "—"),
             _score(score.score),
             *(_criterion(score.criteria.get(c)) for c in CRITERIA),
             f"{score.coverage:.0%}",
+            f"{DISAGREES}{len(row.disagreements)}" if row.disagreements else "",
         )
     return table
 
 
+def ladder_legend(card: Scorecard) -> list[str]:
+    """One line of plain words for each ladder level the table shows, lowest first."""
+    labels: dict[str, str] = {}
+    for row in card.systems:
+        if row.score.ladder and row.score.ladder_label:
+            labels.setdefault(_level(row.score), row.score.ladder_label)
+    return [f"  {level}  {labels[level]}" for level in sorted(labels)]
+
+
+def _level(score: SystemScore) -> str:
+    return score.ladder.rstrip("?")
+
+
 def print_scorecard(card: Scorecard, console: Console) -> None:
     console.print(scorecard_table(card))
+    legend = ladder_legend(card)
+    if legend:
+        # labels come from the rubric, but print them literally all the same
+        console.print("\n".join(["Ladder levels:", *legend]), markup=False, highlight=False)

@@ -7,6 +7,11 @@ can expand to 1 GiB, engineering reference §4.2); redirects are followed by han
 is re-validated; and a network backend installed under httpx checks every resolved address
 before a socket is opened (reference §4.1). Network and server trouble never raises: it comes
 back as an `Exchange` whose `error` is one short word.
+
+Politeness (reference §3) is per origin: a few requests in flight, starts spaced, robots.txt
+asked first (robots.py), Retry-After honoured, and a host that keeps failing left alone.
+Memory stays flat on a long run: an exchange is kept only until the last caller that said
+it would ask for it (`HttpEngine.expect`) has it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import httpx
 
 from api_audit import USER_AGENT
 from api_audit.models import Exchange, FetchRequest, Hop
+from api_audit.robots import ROBOTS_DEADLINE, ROBOTS_MAX_BYTES, RobotsCache
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 503})
@@ -39,19 +45,30 @@ DNS_THREADS = 32  # the default executor has cpu+4 threads and serialises lookup
 DETAIL_CHARS = 300
 
 
+POLITE_MIN_INTERVAL = 0.5  # seconds between request starts on one host: `run`'s default (§3.1)
+
+
 @dataclass(frozen=True)
 class FetchOptions:
     concurrency: int = 32  # global in-flight limit, equal to the pool size so nothing queues there
     per_host: int = 2  # in-flight limit per scheme://host:port
-    min_interval: float = 0.0  # minimum seconds between request starts on one host
+    # Minimum seconds between request starts on one host. 0 here, for tests and the demo;
+    # `api-audit run` uses POLITE_MIN_INTERVAL unless told otherwise.
+    min_interval: float = 0.0
     allow_private: bool = False  # permit loopback and private ranges (never link-local/metadata)
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
-    deadline: float = 20.0  # whole fetch: every hop, any Retry-After wait and the body
+    # The server's time for the whole fetch, from its first request on the wire: every hop
+    # and the body. Waits for our own limits (queues, spacing, robots.txt, a Retry-After
+    # pause, itself capped) do not count.
+    deadline: float = 20.0
     max_redirects: int = 5
     max_wire_bytes: int = 5 * 1024 * 1024
     max_decoded_bytes: int = 20 * 1024 * 1024
-    retry_after_cap: float = 10.0  # honour Retry-After on 429/503 up to this, one retry
+    retry_after_cap: float = 10.0  # honour Retry-After on 429/503 up to this: pause, retry once
+    host_error_budget: int = 3  # network errors in a row before a host is left alone; 0: never
+    respect_robots: bool = True  # ask each origin's robots.txt first (robots.py)
+    crawl_delay_cap: float = 10.0  # a robots.txt Crawl-delay stretches spacing up to this
     user_agent: str = USER_AGENT
 
 
@@ -259,13 +276,16 @@ class _Failure(Exception):
 
 class _BoundedDecoder:
     """Decodes identity/gzip/deflate bodies without ever producing more than `limit` bytes:
-    each call asks zlib for at most what is left plus one byte."""
+    each call asks zlib for at most what is left plus one byte. Past the limit it raises
+    `too_large`, or, with `truncate`, keeps the first `limit` bytes and sets `full`."""
 
-    def __init__(self, coding: str, limit: int) -> None:
+    def __init__(self, coding: str, limit: int, *, truncate: bool = False) -> None:
         self._coding = coding
         self._limit = limit
+        self._truncate = truncate
         self._size = 0
         self._first = True
+        self.full = False
         self._zlib: zlib._Decompress | None = None
         if coding == "gzip":
             self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
@@ -295,7 +315,11 @@ class _BoundedDecoder:
     def _counted(self, out: bytes) -> bytes:
         self._size += len(out)
         if self._size > self._limit:
-            raise _Failure("too_large", f"decoded body is over {self._limit} bytes")
+            if not self._truncate:
+                raise _Failure("too_large", f"decoded body is over {self._limit} bytes")
+            out = out[: len(out) - (self._size - self._limit)]
+            self._size = self._limit
+            self.full = True
         return out
 
 
@@ -313,6 +337,20 @@ def _content_coding(value: str) -> str | None:
 
 # --- the engine ----------------------------------------------------------------------------
 
+# A host that fails like this `host_error_budget` times in a row is left alone for the run.
+NETWORK_ERRORS = frozenset({"connect", "timeout", "deadline", "dns", "tls"})
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What bounds one fetch: a probed page or document, or a robots.txt."""
+
+    deadline: float
+    max_wire_bytes: int
+    max_decoded_bytes: int
+    truncate: bool = False  # keep the first bytes of an over-long body instead of failing
+    robots: bool = True  # ask robots.txt before every hop
+
 
 @dataclass(frozen=True)
 class _Response:
@@ -320,7 +358,8 @@ class _Response:
     headers: tuple[tuple[str, str], ...]
     body: bytes = b""
     location: str | None = None  # set on a redirect that should be followed
-    retry_after: float | None = None  # set on a 429/503 that should be retried
+    retry: bool = False  # a 429/503 whose Retry-After we wait out and retry once
+    pause: float = 0.0  # seconds the server asked the whole host to wait (Retry-After, capped)
 
 
 @dataclass
@@ -328,15 +367,45 @@ class _Trail:
     """Where one fetch has got to, so an error part-way still reports the hops so far."""
 
     url: str
-    deadline_at: float = 0.0
+    deadline: asyncio.Timeout
     hops: list[Hop] = field(default_factory=list)
+    origin: str | None = None  # of the last request put on the wire
+    sent_at: float | None = None  # perf_counter when the first request was put on the wire
+    started_at: str = ""
+    retried: bool = False
+    left: float = 0.0  # deadline seconds left while the clock is held
+
+    # The deadline measures the server's time: it starts with the first request on the wire
+    # and is held while a hop waits for our own limits (robots.txt, the per-host and global
+    # slots, spacing, a Retry-After pause), so a queue of our making never ends as `deadline`.
+
+    def hold_clock(self) -> None:
+        when = self.deadline.when()
+        if when is not None and not self.deadline.expired():
+            self.left = max(0.0, when - asyncio.get_running_loop().time())
+            self.deadline.reschedule(None)
+
+    def run_clock(self, seconds: float) -> None:
+        """Start the deadline (at the first request on the wire) or let it run on."""
+        if self.sent_at is None:
+            self.sent_at = time.perf_counter()
+            self.started_at = _utc_now()
+            self.left = seconds
+        if not self.deadline.expired():
+            self.deadline.reschedule(asyncio.get_running_loop().time() + self.left)
 
 
 _loops_with_executor: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
 class HttpEngine:
-    """Fetches FetchRequests into Exchanges for one run, each distinct request once."""
+    """Fetches FetchRequests into Exchanges for one run, each distinct request once.
+
+    Politeness, per origin (scheme://host:port): at most `per_host` requests in flight,
+    starts at least `min_interval` apart (stretched by a robots.txt Crawl-delay and by a
+    Retry-After, each up to a cap), robots.txt asked first, and after `host_error_budget`
+    network errors in a row nothing more is sent (those requests end as `host_budget`).
+    """
 
     def __init__(
         self,
@@ -354,12 +423,29 @@ class HttpEngine:
         self._global = asyncio.Semaphore(options.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._next_start: dict[str, float] = {}
+        self._intervals: dict[str, float] = {}  # origin -> spacing a Crawl-delay asked for
+        self._failures: dict[str, int] = {}  # origin -> network errors in a row
+        self._given_up: dict[str, str] = {}  # origin -> why nothing more is sent there
         self._fetches: dict[str, asyncio.Task[Exchange]] = {}
+        self._running: set[asyncio.Task[Exchange]] = set()
+        self._demand: dict[str, int] = {}  # request key -> fetch() calls still expected
+        self._origin_demand: dict[str, int] = {}  # origin -> declared keys not yet let go
+        self._key_origin: dict[str, str | None] = {}  # declared request key -> its origin
+        self._robots = RobotsCache(self._fetch_robots) if options.respect_robots else None
+        self._page = _Limits(options.deadline, options.max_wire_bytes, options.max_decoded_bytes)
+        self._robots_limits = _Limits(
+            min(ROBOTS_DEADLINE, options.deadline),
+            ROBOTS_MAX_BYTES,
+            ROBOTS_MAX_BYTES,
+            truncate=True,
+            robots=False,
+        )
         self._sent = 0
 
     @property
     def requests_sent(self) -> int:
-        """Requests that got a response head back, redirect hops and retries included."""
+        """Requests that got a response head back: redirect hops, retries and robots.txt
+        fetches included."""
         return self._sent
 
     async def __aenter__(self) -> HttpEngine:
@@ -378,10 +464,12 @@ class HttpEngine:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        pending = [task for task in self._fetches.values() if not task.done()]
+        pending = [task for task in self._running if not task.done()]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if self._robots is not None:
+            await self._robots.aclose()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -413,42 +501,99 @@ class HttpEngine:
             cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
         )
 
+    # -- sharing ------------------------------------------------------------------------
+
+    def expect(self, requests: Iterable[FetchRequest]) -> None:
+        """Declare `fetch()` calls to come: one per item, so list a request once for each
+        caller that will ask for it.
+
+        A declared request's exchange (and its body) is let go as soon as its last
+        declared caller has it, and an origin's robots.txt rules with its last declared
+        request, so a long run holds only what is still needed. A request that was never
+        declared is kept for the whole run, as every request was before `expect` existed.
+        """
+        for request in requests:
+            key = request.key
+            if key in self._demand:
+                self._demand[key] += 1
+                continue
+            self._demand[key] = 1
+            origin = self._key_origin[key] = _origin_of_text(request.url)
+            if origin is not None:
+                self._origin_demand[origin] = self._origin_demand.get(origin, 0) + 1
+
     async def fetch(self, request: FetchRequest) -> Exchange:
         """Never raises for network/server trouble: returns an Exchange with `error` set.
-        Concurrent or later calls with an equal `request.key` share one fetch."""
+        Concurrent or later calls with an equal `request.key` share one fetch (see expect)."""
         task = self._fetches.get(request.key)
         if task is None:
-            task = asyncio.create_task(self._fetch_once(request))
+            task = asyncio.create_task(self._fetch_once(request, self._page))
             self._fetches[request.key] = task
-        # shield: one cancelled caller must not cancel the fetch the others are waiting on
-        return await asyncio.shield(task)
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        try:
+            # shield: one cancelled caller must not cancel the fetch the others wait on
+            return await asyncio.shield(task)
+        finally:
+            self._release(request)
 
-    async def _fetch_once(self, request: FetchRequest) -> Exchange:
-        started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    def _release(self, request: FetchRequest) -> None:
+        left = self._demand.get(request.key)
+        if left is None:
+            return  # never declared: kept for the run
+        if left > 1:
+            self._demand[request.key] = left - 1
+            return
+        del self._demand[request.key]
+        self._fetches.pop(request.key, None)
+        origin = self._key_origin.pop(request.key, None)
+        if origin is None or origin not in self._origin_demand:
+            return
+        self._origin_demand[origin] -= 1
+        if self._origin_demand[origin] <= 0:
+            del self._origin_demand[origin]
+            if self._robots is not None:
+                self._robots.forget(origin)
+
+    # -- one fetch ----------------------------------------------------------------------
+
+    async def _fetch_robots(self, url: str) -> Exchange:
+        return await self._fetch_once(FetchRequest(url, accept="text/plain"), self._robots_limits)
+
+    async def _fetch_once(self, request: FetchRequest, limits: _Limits) -> Exchange:
+        created_at = _utc_now()
         began = time.perf_counter()
-        trail = _Trail(request.url)
+        deadline = asyncio.timeout(None)  # started by the first request on the wire
+        trail = _Trail(request.url, deadline)
         response: _Response | None = None
         error = detail = None
         status: int | None = None
         headers: tuple[tuple[str, str], ...] = ()
-        deadline = asyncio.timeout(self._options.deadline)
+        from_network = False  # the error came from the wire, not from one of our limits
         try:
             async with deadline:
-                trail.deadline_at = deadline.when() or 0.0
-                response = await self._follow(request, trail)
+                response = await self._follow(request, trail, limits)
         except _Failure as failure:
             error, detail = failure.error, failure.detail
             status, headers = failure.status, failure.headers
         except TimeoutError as exc:  # before OSError, its base class
+            from_network = True
             if deadline.expired():
                 error = "deadline"
-                detail = f"no complete response within {self._options.deadline:g} s"
+                detail = f"no complete response within {limits.deadline:g} s"
             else:
                 error, detail = "timeout", str(exc) or "timed out"
         except (httpx.HTTPError, OSError) as exc:
+            from_network = True
             error, detail = classify_error(exc)
         if response is not None:
             status, headers = response.status, response.headers
+        self._account(
+            trail.origin,
+            answered=status is not None,
+            error=error if from_network else None,
+            detail=detail or "",
+        )
         return Exchange(
             request=request,
             final_url=trail.url,
@@ -456,18 +601,20 @@ class HttpEngine:
             headers=headers,
             body=response.body if response is not None else b"",
             redirects=tuple(trail.hops),
-            elapsed_ms=round((time.perf_counter() - began) * 1000, 1),
+            elapsed_ms=round((time.perf_counter() - (trail.sent_at or began)) * 1000, 1),
             error=error,
             error_detail=_one_line(detail or ""),
-            started_at=started_at,
+            started_at=trail.started_at or created_at,
         )
 
-    async def _follow(self, request: FetchRequest, trail: _Trail) -> _Response:
+    async def _follow(self, request: FetchRequest, trail: _Trail, limits: _Limits) -> _Response:
         accept = request.accept or "*/*"
-        retry_until = trail.deadline_at  # one retry, only if its wait ends before the deadline
         while True:
             url = _checked_url(trail.url)
-            response = await self._send_limited(request.method, url, accept, retry_until)
+            trail.hold_clock()
+            if limits.robots:
+                await self._check_robots(url)
+            response = await self._send_limited(request.method, url, accept, trail, limits)
             if response.location is not None:
                 trail.hops.append(Hop(response.status, trail.url, response.location))
                 if len(trail.hops) > self._options.max_redirects:
@@ -479,37 +626,87 @@ class HttpEngine:
                     )
                 trail.url = _resolve_location(url, response.location)
                 continue
-            if response.retry_after is not None:
-                retry_until = 0.0
-                await asyncio.sleep(response.retry_after)
-                continue
+            if response.retry:
+                trail.retried = True
+                continue  # _send_limited paused the host for the Retry-After; the retry waits
             return response
 
+    async def _check_robots(self, url: httpx.URL) -> None:
+        if self._robots is None:
+            return
+        origin = _origin(url)
+        rules = await self._robots.rules_for(origin)
+        delay = rules.crawl_delay
+        if delay:
+            self._intervals[origin] = min(delay, self._options.crawl_delay_cap)
+        refusal = rules.refusal(str(url))
+        if refusal is not None:
+            raise _Failure(refusal.error, refusal.detail)
+
+    # -- politeness ---------------------------------------------------------------------
+
     async def _send_limited(
-        self, method: str, url: httpx.URL, accept: str, retry_until: float
+        self, method: str, url: httpx.URL, accept: str, trail: _Trail, limits: _Limits
     ) -> _Response:
-        origin = f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+        origin = trail.origin = _origin(url)
+        self._check_budget(origin)
         host_limit = self._per_host.get(origin)
         if host_limit is None:
             host_limit = self._per_host[origin] = asyncio.Semaphore(self._options.per_host)
         # Host slot first, then the global one, so a busy host never holds global slots idle.
         async with host_limit:
+            self._check_budget(origin)  # it may have run out while this request queued
             await self._wait_turn(origin)
             async with self._global:
-                return await self._send(method, url, accept, retry_until)
+                trail.run_clock(limits.deadline)
+                response = await self._send(method, url, accept, trail, limits)
+        if response.pause > 0:
+            self._pause_host(origin, response.pause)
+        return response
 
     async def _wait_turn(self, origin: str) -> None:
-        interval = self._options.min_interval
-        if interval <= 0:
-            return
+        """Wait until `origin` may get its next request, and book the one after."""
+        interval = max(self._options.min_interval, self._intervals.get(origin, 0.0))
         now = asyncio.get_running_loop().time()
         start = max(now, self._next_start.get(origin, 0.0))
-        self._next_start[origin] = start + interval
+        if interval > 0 or origin in self._next_start:
+            self._next_start[origin] = start + interval
         if start > now:
             await asyncio.sleep(start - now)
 
+    def _pause_host(self, origin: str, seconds: float) -> None:
+        until = asyncio.get_running_loop().time() + seconds
+        self._next_start[origin] = max(self._next_start.get(origin, 0.0), until)
+
+    def _check_budget(self, origin: str) -> None:
+        reason = self._given_up.get(origin)
+        if reason is not None:
+            raise _Failure("host_budget", reason)
+
+    def _account(
+        self, origin: str | None, *, answered: bool, error: str | None, detail: str
+    ) -> None:
+        """Keep each origin's count of network errors in a row; spend its budget."""
+        if origin is None or origin in self._given_up:
+            return
+        if answered:
+            self._failures.pop(origin, None)
+            return
+        if error not in NETWORK_ERRORS:
+            return
+        count = self._failures.get(origin, 0) + 1
+        self._failures[origin] = count
+        budget = self._options.host_error_budget
+        if budget and count >= budget:
+            self._given_up[origin] = (
+                f"not sent: api-audit stopped sending to {origin} after {count} network "
+                f"errors in a row (the last: {error}, {_one_line(detail)[:120]})"
+            )
+
+    # -- the wire -----------------------------------------------------------------------
+
     async def _send(
-        self, method: str, url: httpx.URL, accept: str, retry_until: float
+        self, method: str, url: httpx.URL, accept: str, trail: _Trail, limits: _Limits
     ) -> _Response:
         assert self._client is not None, "use HttpEngine inside 'async with'"
         request = self._client.build_request(method, url, headers={"Accept": accept})
@@ -521,63 +718,74 @@ class HttpEngine:
             location = response.headers.get("location")
             if status in REDIRECT_STATUSES and location is not None:
                 return _Response(status, headers, location=location)
+            pause = 0.0
             if status in RETRY_STATUSES:
-                delay = self._retry_delay(response, retry_until)
+                delay = self._retry_after(response)
                 if delay is not None:
-                    return _Response(status, headers, retry_after=delay)
+                    pause = min(delay, self._options.retry_after_cap)
+                    if self._may_retry(trail, delay):
+                        return _Response(status, headers, retry=True, pause=pause)
             if method == "HEAD":
-                return _Response(status, headers)
-            return _Response(status, headers, await self._read_body(response, headers))
+                return _Response(status, headers, pause=pause)
+            body = await self._read_body(response, headers, limits)
+            return _Response(status, headers, body, pause=pause)
         finally:
             await response.aclose()
 
-    def _retry_delay(self, response: httpx.Response, retry_until: float) -> float | None:
-        """Seconds to wait before the one retry, or None to keep this response as it is."""
+    @staticmethod
+    def _retry_after(response: httpx.Response) -> float | None:
         value = response.headers.get("retry-after")
-        if value is None or not retry_until:
-            return None
-        delay = parse_retry_after(value, datetime.now(UTC))
-        if delay is None or delay > self._options.retry_after_cap:
-            return None
-        if asyncio.get_running_loop().time() + delay >= retry_until:
-            return None  # waiting would only end in the deadline
-        return delay
+        return None if value is None else parse_retry_after(value, datetime.now(UTC))
+
+    def _may_retry(self, trail: _Trail, delay: float) -> bool:
+        """One retry, only when the wait is within the cap."""
+        return not trail.retried and delay <= self._options.retry_after_cap
 
     async def _read_body(
-        self, response: httpx.Response, headers: tuple[tuple[str, str], ...]
+        self, response: httpx.Response, headers: tuple[tuple[str, str], ...], limits: _Limits
     ) -> bytes:
-        status, options = response.status_code, self._options
+        status = response.status_code
         declared = response.headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > options.max_wire_bytes:
+        if not limits.truncate and declared.isdigit() and int(declared) > limits.max_wire_bytes:
             raise _Failure(
                 "too_large",
-                f"Content-Length {declared} is over {options.max_wire_bytes} bytes",
+                f"Content-Length {declared} is over {limits.max_wire_bytes} bytes",
                 status,
                 headers,
             )
         encoding = response.headers.get("content-encoding", "")
         coding = _content_coding(encoding)
         if coding is None:
+            # Refused before a byte of the body is read: nothing is decoded (§4.2).
             raise _Failure(
                 "unsupported_encoding",
                 f"Content-Encoding {encoding!r} is not supported",
                 status,
                 headers,
             )
-        decoder = _BoundedDecoder(coding, options.max_decoded_bytes)
-        chunks: list[bytes] = []
-        wire = 0
         try:
-            async for raw in response.aiter_raw():
-                wire += len(raw)
-                if wire > options.max_wire_bytes:
-                    raise _Failure("too_large", f"body is over {options.max_wire_bytes} bytes")
-                chunks.append(decoder.feed(raw))
-            chunks.append(decoder.finish())
+            return await self._bounded_body(response, coding, limits)
         except _Failure as failure:
             raise _Failure(failure.error, failure.detail, status, headers) from None
         except zlib.error as exc:
             raise _Failure("protocol", f"invalid {coding} body: {exc}", status, headers) from None
+
+    @staticmethod
+    async def _bounded_body(response: httpx.Response, coding: str, limits: _Limits) -> bytes:
+        decoder = _BoundedDecoder(coding, limits.max_decoded_bytes, truncate=limits.truncate)
+        chunks: list[bytes] = []
+        wire = 0
+        async for raw in response.aiter_raw():
+            wire += len(raw)
+            if wire > limits.max_wire_bytes:
+                if not limits.truncate:
+                    raise _Failure("too_large", f"body is over {limits.max_wire_bytes} bytes")
+                chunks.append(decoder.feed(raw[: len(raw) - (wire - limits.max_wire_bytes)]))
+                return b"".join(chunks)
+            chunks.append(decoder.feed(raw))
+            if decoder.full:
+                return b"".join(chunks)
+        chunks.append(decoder.finish())
         return b"".join(chunks)
 
 
@@ -606,6 +814,24 @@ def _resolve_location(base: httpx.URL, location: str) -> str:
         raise _Failure("bad_url", f"invalid redirect Location: {exc}") from None
 
 
+def _origin(url: httpx.URL) -> str:
+    """scheme://host:port, the unit of politeness (as nuclei keys its per-host limits)."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+
+
+def _origin_of_text(text: str) -> str | None:
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return None
+    return _origin(url) if url.host and url.scheme in ("http", "https") else None
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
 def _causes(exc: BaseException) -> Iterable[BaseException]:
     seen: BaseException | None = exc
     for _ in range(10):  # chains are short; the bound only guards against cycles
@@ -617,7 +843,9 @@ def _causes(exc: BaseException) -> Iterable[BaseException]:
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
     """The Exchange error word and a detail line for an exception from httpx or the guard."""
-    message = str(exc) or type(exc).__name__
+    # httpx's ReadError for a reset has no text of its own; its cause says "Connection
+    # reset by peer", which is what the finding should say.
+    message = next((str(c) for c in _causes(exc) if str(c)), "") or type(exc).__name__
     for cause in _causes(exc):  # httpx re-raises the guard's and ssl's errors `from` them
         for kind, word in _CAUSE_WORDS:
             if isinstance(cause, kind):

@@ -20,13 +20,7 @@ from typing import Any, TypeVar
 import httpcore
 import pytest
 
-from api_audit.http import (
-    FetchOptions,
-    GuardedBackend,
-    HttpEngine,
-    check_address,
-    parse_retry_after,
-)
+from api_audit.http import FetchOptions, HttpEngine, parse_retry_after
 from api_audit.models import Exchange, FetchRequest
 
 T = TypeVar("T")
@@ -51,6 +45,7 @@ def _gzip_of_zeros(size: int) -> bytes:
 
 
 GZIP_BOMB = _gzip_of_zeros(BOMB_BYTES)
+BIG_BODY = b"b" * (1024 * 1024)
 
 
 # --- the test servers ----------------------------------------------------------------------
@@ -60,6 +55,7 @@ GZIP_BOMB = _gzip_of_zeros(BOMB_BYTES)
 class ServerState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     hits: Counter[str] = field(default_factory=Counter)
+    times: dict[str, list[float]] = field(default_factory=dict)  # monotonic time of each hit
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     in_flight: Counter[int] = field(default_factory=Counter)  # by server port
     peak: Counter[int] = field(default_factory=Counter)
@@ -69,6 +65,7 @@ class ServerState:
     def reset(self) -> None:
         with self.lock:
             self.hits.clear()
+            self.times.clear()
             self.headers.clear()
             self.in_flight.clear()
             self.peak.clear()
@@ -88,6 +85,7 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         with self.state.lock:
             self.state.hits[self.path] += 1
+            self.state.times.setdefault(self.path, []).append(time.monotonic())
             self.state.headers[self.path] = {k.lower(): v for k, v in self.headers.items()}
         name = "route_" + path.strip("/").split("/", 1)[0].replace("-", "_")
         getattr(self, name, self.route_ok)()
@@ -114,6 +112,10 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, b"arrived")
         else:
             self.reply(302, Location=f"{left - 1}")
+
+    def route_slow_redirect(self) -> None:
+        time.sleep(0.2)
+        self.reply(302, Location="/ok?after-slow-redirect")
 
     def route_loop(self) -> None:
         self.reply(302, Location="/loop")
@@ -147,6 +149,9 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         time.sleep(3)
+
+    def route_big(self) -> None:
+        self.reply(200, BIG_BODY, Content_Type="application/octet-stream")
 
     def route_endless(self) -> None:
         self.send_response(200)
@@ -349,80 +354,6 @@ def test_bad_urls_are_refused_before_any_io(url: str) -> None:
     assert backend.connects == []
 
 
-# --- the address guard ---------------------------------------------------------------------
-
-
-def test_redirect_to_metadata_is_blocked_without_a_connect(servers: Servers) -> None:
-    backend = RecordingBackend()
-    exchange = fetch(f"{servers.url}/to-metadata", allow_private=True, network_backend=backend)
-    assert exchange.error == "blocked_address"
-    assert "169.254.169.254" in exchange.error_detail
-    assert exchange.final_url == "http://169.254.169.254/latest/meta-data/"
-    assert [hop.status for hop in exchange.redirects] == [302]
-    assert backend.connects == ["127.0.0.1"]  # the first hop only
-
-
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
-def test_loopback_is_blocked_by_default(servers: Servers, host: str) -> None:
-    url = servers.url.replace("127.0.0.1", host) + "/ok"
-    exchange = fetch(url, allow_private=False)
-    assert exchange.error == "blocked_address"
-    assert "127.0.0.1" in exchange.error_detail or "::1" in exchange.error_detail
-    assert exchange.status is None
-    assert sum(servers.state.hits.values()) == 0
-
-
-def test_guard_is_installed_under_httpx() -> None:
-    """httpx has no public hook for the backend; this breaks loudly if its pool changes."""
-
-    async def go() -> object:
-        async with HttpEngine(FetchOptions()) as engine:
-            return engine._client._transport._pool._network_backend  # type: ignore[union-attr]
-
-    assert isinstance(run(go()), GuardedBackend)
-
-
-@pytest.mark.parametrize(
-    ("ip", "strict", "private"),
-    [
-        ("127.0.0.1", False, True),
-        ("::1", False, True),
-        ("::ffff:127.0.0.1", False, True),
-        ("10.0.0.1", False, True),
-        ("192.168.1.1", False, True),
-        ("172.16.5.4", False, True),
-        ("fd00::1", False, True),
-        ("100.64.0.1", False, False),
-        ("169.254.169.254", False, False),
-        ("169.254.1.1", False, False),
-        ("::ffff:a9fe:a9fe", False, False),
-        ("64:ff9b::a9fe:a9fe", False, False),
-        ("2002:a9fe:a9fe::1", False, False),
-        ("fd00:ec2::254", False, False),
-        ("100.100.100.200", False, False),
-        ("fec0::1", False, False),
-        ("fe80::1", False, False),
-        ("fe80::1%eth0", False, False),
-        ("0.0.0.0", False, False),
-        ("::", False, False),
-        ("224.0.0.1", False, False),
-        ("198.18.0.1", False, False),
-        ("not-an-ip", False, False),
-        ("8.8.8.8", True, True),
-        ("2606:4700::1111", True, True),
-    ],
-)
-def test_check_address(ip: str, strict: bool, private: bool) -> None:
-    assert (check_address(ip, allow_private=False) is None) is strict
-    assert (check_address(ip, allow_private=True) is None) is private
-
-
-def test_check_address_names_the_embedded_address() -> None:
-    reason = check_address("64:ff9b::a9fe:a9fe", allow_private=True)
-    assert reason is not None
-    assert "169.254.169.254" in reason
-
-
 # --- caps ----------------------------------------------------------------------------------
 
 
@@ -523,7 +454,8 @@ def test_equal_requests_are_fetched_once(servers: Servers) -> None:
     exchanges, sent = run(go())
     assert {e.status for e in exchanges} == {200}
     assert servers.state.hits["/slow?dedupe"] == 1
-    assert sent == 1
+    assert servers.state.hits["/robots.txt"] == 1  # asked once for the origin, first
+    assert sent == 2
 
 
 def test_per_host_limit_holds_while_global_allows_more(servers: Servers) -> None:
@@ -563,6 +495,170 @@ def test_retry_after_beyond_the_cap_returns_the_response(servers: Servers) -> No
     assert (exchange.status, exchange.body, exchange.error) == (503, b"busy", None)
     assert exchange.header("retry-after") == "3600"
     assert servers.state.hits["/retry-later"] == 1
+
+
+def test_retry_after_pauses_the_whole_host(servers: Servers) -> None:
+    async def go() -> tuple[Exchange, Exchange]:
+        async with HttpEngine(FetchOptions(allow_private=True, respect_robots=False)) as engine:
+            first = asyncio.create_task(engine.fetch(FetchRequest(f"{servers.url}/retry?pause")))
+            await asyncio.sleep(0.3)  # the 429 with Retry-After: 1 is back by now
+            other = await engine.fetch(FetchRequest(f"{servers.url}/ok?during-pause"))
+            return await first, other
+
+    first, other = run(go())
+    assert (first.status, other.status) == (200, 200)
+    asked_to_wait = servers.state.times["/retry?pause"][0]
+    assert servers.state.times["/ok?during-pause"][0] - asked_to_wait >= 0.9
+
+
+def test_the_deadline_starts_when_the_request_is_sent(servers: Servers) -> None:
+    """Ten 0.15 s requests through one per-host slot take 1.5 s; each has 0.5 s. Time
+    spent queueing for our own limits must not turn into a `deadline` for the server."""
+
+    async def go() -> list[Exchange]:
+        options = FetchOptions(allow_private=True, per_host=1, deadline=0.5)
+        async with HttpEngine(options) as engine:
+            urls = [f"{servers.url}/slow?queued{i}" for i in range(10)]
+            return await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls))
+
+    exchanges = run(go())
+    assert [e.error for e in exchanges] == [None] * 10
+    assert all(e.elapsed_ms < 500 for e in exchanges)  # measured from the send, too
+
+
+def test_a_redirect_hop_queueing_behind_others_keeps_its_deadline(servers: Servers) -> None:
+    async def go() -> list[Exchange]:
+        options = FetchOptions(allow_private=True, per_host=1, deadline=0.5)
+        async with HttpEngine(options) as engine:
+            first = asyncio.create_task(engine.fetch(FetchRequest(f"{servers.url}/slow-redirect")))
+            await asyncio.sleep(0.1)  # its first hop is out; these queue before its second
+            slow = [
+                asyncio.create_task(engine.fetch(FetchRequest(f"{servers.url}/slow?r{i}")))
+                for i in range(6)
+            ]
+            return [await first, *await asyncio.gather(*slow)]
+
+    exchanges = run(go())
+    assert [e.error for e in exchanges] == [None] * 7
+    assert exchanges[0].final_url.endswith("/ok?after-slow-redirect")
+
+
+def test_a_retry_after_wait_is_not_counted_against_the_deadline(servers: Servers) -> None:
+    exchange = fetch(f"{servers.url}/retry?short-deadline", deadline=0.5)
+    assert (exchange.status, exchange.error) == (200, None)
+    assert servers.state.hits["/retry?short-deadline"] == 2
+
+
+# --- the per-host error budget -------------------------------------------------------------
+
+
+def test_a_host_that_keeps_failing_is_left_alone() -> None:
+    origin = f"http://127.0.0.1:{_closed_port()}"
+    backend = RecordingBackend()
+
+    async def go() -> list[Exchange]:
+        options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=3)
+        async with HttpEngine(options, network_backend=backend) as engine:
+            return [await engine.fetch(FetchRequest(f"{origin}/p{i}")) for i in range(6)]
+
+    exchanges = run(go())
+    assert [e.error for e in exchanges] == ["connect"] * 3 + ["host_budget"] * 3
+    assert exchanges[3].error_detail.startswith(
+        f"not sent: api-audit stopped sending to {origin} after 3 network errors in a row "
+        "(the last: connect, "
+    )
+    assert len(backend.connects) == 3  # nothing more was tried
+
+
+def test_the_budget_holds_for_concurrent_requests_too() -> None:
+    origin = f"http://127.0.0.1:{_closed_port()}"
+    backend = RecordingBackend()
+
+    async def go() -> list[Exchange]:
+        options = FetchOptions(allow_private=True, per_host=2, host_error_budget=3)
+        async with HttpEngine(options, network_backend=backend) as engine:
+            urls = [f"{origin}/p{i}" for i in range(40)]
+            return await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls))
+
+    exchanges = run(go())
+    assert len(backend.connects) <= 3 + 2 - 1  # the budget, plus what was already in flight
+    assert {e.error for e in exchanges} <= {"connect", "host_budget"}
+
+
+def test_with_no_budget_every_request_is_tried() -> None:
+    origin = f"http://127.0.0.1:{_closed_port()}"
+    backend = RecordingBackend()
+
+    async def go() -> list[Exchange]:
+        options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=0)
+        async with HttpEngine(options, network_backend=backend) as engine:
+            return [await engine.fetch(FetchRequest(f"{origin}/p{i}")) for i in range(5)]
+
+    assert {e.error for e in run(go())} == {"connect"}
+    assert len(backend.connects) == 5
+
+
+def test_an_answer_resets_the_count(servers: Servers) -> None:
+    paths = ["/hang?1", "/hang?2", "/ok?between", "/hang?3", "/hang?4", "/ok?after"]
+
+    async def go() -> list[Exchange]:
+        options = FetchOptions(
+            allow_private=True, respect_robots=False, host_error_budget=3, read_timeout=0.2
+        )
+        async with HttpEngine(options) as engine:
+            return [await engine.fetch(FetchRequest(servers.url + p)) for p in paths]
+
+    errors = [e.error for e in run(go())]
+    assert errors == ["timeout", "timeout", None, "timeout", "timeout", None]
+
+
+def test_errors_that_are_not_the_network_do_not_spend_the_budget(servers: Servers) -> None:
+    async def go() -> list[Exchange]:
+        options = FetchOptions(allow_private=True, host_error_budget=2, max_wire_bytes=1024)
+        async with HttpEngine(options) as engine:
+            urls = [f"{servers.url}/endless?{i}" for i in range(3)] + [f"{servers.url}/ok?end"]
+            return [await engine.fetch(FetchRequest(u)) for u in urls]
+
+    assert [e.error for e in run(go())] == ["too_large"] * 3 + [None]
+
+
+# --- memory: exchanges are let go after their last caller ----------------------------------
+
+
+def test_a_declared_request_is_let_go_after_its_last_caller(servers: Servers) -> None:
+    async def go() -> None:
+        async with HttpEngine(FetchOptions(allow_private=True)) as engine:
+            request = FetchRequest(f"{servers.url}/ok?declared")
+            engine.expect([request, request])  # two callers will ask
+            await asyncio.gather(engine.fetch(request), engine.fetch(request))
+            assert servers.state.hits["/ok?declared"] == 1
+            await engine.fetch(request)  # a third, undeclared caller: fetched again
+
+    run(go())
+    assert servers.state.hits["/ok?declared"] == 2
+
+
+def test_bodies_are_not_held_once_every_caller_has_them(servers: Servers) -> None:
+    count = 24  # 24 distinct 1 MiB bodies: an engine that kept them would hold 24 MiB
+
+    async def go(declare: bool) -> int:
+        async with HttpEngine(FetchOptions(allow_private=True)) as engine:
+            before = tracemalloc.get_traced_memory()[0]
+            requests = [FetchRequest(f"{servers.url}/big?{declare}{i}") for i in range(count)]
+            if declare:
+                engine.expect(requests)
+            for request in requests:
+                assert len((await engine.fetch(request)).body) == len(BIG_BODY)
+            return tracemalloc.get_traced_memory()[0] - before
+
+    tracemalloc.start()
+    try:
+        held_when_declared = run(go(declare=True))
+        held_when_not = run(go(declare=False))
+    finally:
+        tracemalloc.stop()
+    assert held_when_declared < 3 * len(BIG_BODY)
+    assert held_when_not > (count - 2) * len(BIG_BODY)  # the contrast: what expect() saves
 
 
 NOW = datetime(2025, 1, 2, 12, 0, 0, tzinfo=UTC)

@@ -1,0 +1,282 @@
+"""One audit run over real loopback servers: flat memory, bounded work, shared requests, and
+a host that never answers costing only a bounded share of the run."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpcore
+import pytest
+
+from api_audit import audit as audit_module
+from api_audit.audit import SYSTEMS_PER_SLOT, run_audit
+from api_audit.errors import StoreError
+from api_audit.http import FetchOptions, HttpEngine
+from api_audit.models import (
+    Catalogue,
+    Expectation,
+    Finding,
+    Methodology,
+    ProbeRequest,
+    System,
+    Vendor,
+)
+from api_audit.probes import load_methodology
+from api_audit.store import Store
+
+BODY = b"<html><head><title>Docs</title></head><body>" + b"d" * (1024 * 1024) + b"</body></html>"
+
+
+class Host:
+    """A loopback server: a 1 MiB docs page under every /sN/docs, 404 elsewhere."""
+
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                host.hits[self.path] += 1
+                found = self.path.endswith("/docs")
+                body = BODY if found else b"not found"
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hosts() -> Iterator[list[Host]]:
+    made = [Host() for _ in range(3)]
+    yield made
+    for host in made:
+        host.close()
+
+
+@pytest.fixture(scope="module")
+def methodology() -> Methodology:
+    """Two small probes on the shipped rubric: the docs page against a random path, and
+    security.txt on the API origin (shared by every system there). Kept small so these
+    tests measure the run, not the matchers, whatever the shipped probes become."""
+    shipped = load_methodology(None)
+    template = shipped.probes[0]
+    status = (Expectation("status", "2xx"),)
+    docs = replace(
+        template,
+        id="docs-page",
+        request=ProbeRequest(endpoint="docs", accept="text/html", compare_random_path=True),
+        expect=status,
+        applies_to=type(template.applies_to)(),
+    )
+    security = replace(
+        docs, id="security-txt-page", request=ProbeRequest(path="/.well-known/security.txt")
+    )
+    return replace(shipped, probes=(docs, security))
+
+
+def catalogue_of(systems: list[System]) -> Catalogue:
+    vendors = tuple(Vendor(id=s.vendor_id, name=s.vendor_name, systems=(s,)) for s in systems)
+    return Catalogue(schema_version=1, vendors=vendors, source="test", sha256="0" * 64)
+
+
+def systems_on(origins: list[str], count: int) -> list[System]:
+    return [
+        System(
+            id=f"s{n}",
+            name=f"System {n}",
+            vendor_id=f"v{n}",
+            vendor_name=f"Vendor {n}",
+            service_areas=("waste",),
+            endpoints={"docs": f"{origins[n % len(origins)]}/s{n}/docs"},
+        )
+        for n in range(count)
+    ]
+
+
+def audit(
+    systems: list[System],
+    methodology: Methodology,
+    options: FetchOptions,
+    backend: httpcore.AsyncNetworkBackend | None = None,
+) -> tuple[Store, int, list[System]]:
+    store = Store.open(":memory:")
+    done: list[System] = []
+    result = run_audit(
+        store,
+        catalogue_of(systems),
+        systems,
+        methodology,
+        options,
+        on_system_done=lambda system, findings: done.append(system),
+        network_backend=backend,
+    )
+    return store, result.run.id, done
+
+
+def test_memory_stays_flat_however_many_systems(
+    hosts: list[Host], methodology: Methodology
+) -> None:
+    count = 120  # 120 distinct 1 MiB pages: 120 MiB if the run held every body
+    systems = systems_on([h.origin for h in hosts], count)
+    options = FetchOptions(allow_private=True, concurrency=4)
+    tracemalloc.start()
+    try:
+        store, run_id, done = audit(systems, methodology, options)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * 1024 * 1024
+    assert len(done) == count
+    findings = store.findings(run_id)
+    assert len(findings) == count * len(methodology.probes)
+    assert sum(h.hits[f"/s{n}/docs"] for n in range(count) for h in hosts) == count
+    store.close()
+
+
+def test_requests_shared_by_systems_are_fetched_once(
+    hosts: list[Host], methodology: Methodology
+) -> None:
+    systems = systems_on([h.origin for h in hosts], 30)
+    audit(systems, methodology, FetchOptions(allow_private=True))[0].close()
+    for host in hosts:
+        assert host.hits["/robots.txt"] == 1
+        assert host.hits["/.well-known/security.txt"] == 1  # one origin, ten systems
+        assert all(count == 1 for count in host.hits.values())
+
+
+def test_systems_in_flight_are_bounded_by_the_concurrency(
+    hosts: list[Host], methodology: Methodology, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_flight = peak = 0
+    original = audit_module._Audit._audit_system
+
+    async def counted(self: Any, engine: HttpEngine, system: System) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await original(self, engine, system)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(audit_module._Audit, "_audit_system", counted)
+    systems = systems_on([h.origin for h in hosts], 60)
+    store, _, done = audit(systems, methodology, FetchOptions(allow_private=True, concurrency=3))
+    store.close()
+    assert peak == 3 * SYSTEMS_PER_SLOT
+    assert sorted(s.id for s in done) == sorted(s.id for s in systems)
+
+
+class CountingBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self) -> None:
+        self.inner = httpcore.AnyIOBackend()
+        self.ports: Counter[int] = Counter()
+
+    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        self.ports[port] += 1
+        return await self.inner.connect_tcp(host, port, *args, **kwargs)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """Accepts TCP connections (the kernel does, from the backlog) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("respect_robots", [True, False])
+def test_a_host_that_never_answers_costs_a_bounded_share_of_the_run(
+    hosts: list[Host], black_hole: str, methodology: Methodology, respect_robots: bool
+) -> None:
+    silent = [replace(s, id=f"silent-{s.id}") for s in systems_on([black_hole], 12)]
+    systems = silent + systems_on([h.origin for h in hosts], 12)
+    deadline = 1.0
+    backend = CountingBackend()
+    options = FetchOptions(
+        allow_private=True,
+        deadline=deadline,
+        per_host=2,
+        host_error_budget=3,
+        respect_robots=respect_robots,
+    )
+    began = time.monotonic()
+    store, run_id, done = audit(systems, methodology, options, backend)
+    elapsed = time.monotonic() - began
+    # The silent host's 14 requests would take 7 deadlines two at a time; the budget
+    # stops it after 3 errors in a row (4 tried: two are in flight when it runs out).
+    assert elapsed < deadline * 2 + 1.5
+    assert len(done) == len(systems)
+    port = int(black_hole.rsplit(":", 1)[1])
+    assert backend.ports[port] <= 3 + 2 - 1
+    by_system: dict[str, list[Finding]] = {}
+    for finding in store.findings(run_id):
+        by_system.setdefault(finding.system_id, []).append(finding)
+    for system_id, findings in by_system.items():
+        if system_id.startswith("silent-"):
+            assert {f.outcome for f in findings} == {"inconclusive"}
+            for finding in findings:
+                said = finding.message
+                assert "no complete response in time" in said or "stopped sending to" in said, said
+        else:  # answered: the docs page is there, security.txt is not
+            outcomes = {f.probe_id: f.outcome for f in findings}
+            assert outcomes == {"docs-page": "pass", "security-txt-page": "fail"}
+    store.close()
+
+
+def test_a_store_error_stops_the_run_as_itself(
+    hosts: list[Host], methodology: Methodology, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Store, run_id: int, finding: Finding) -> None:
+        raise StoreError("database is locked")
+
+    monkeypatch.setattr(Store, "add_finding", broken)
+    store = Store.open(":memory:")
+    systems = systems_on([hosts[0].origin], 5)
+    with pytest.raises(StoreError, match="database is locked"):
+        run_audit(
+            store, catalogue_of(systems), systems, methodology, FetchOptions(allow_private=True)
+        )
+    run_id = store.latest_run_id()
+    assert run_id is not None
+    assert store.run_info(run_id).status == "interrupted"
+    store.close()
+
+
+def test_a_system_without_endpoints_is_reported_done(methodology: Methodology) -> None:
+    bare = System(
+        id="bare", name="Bare", vendor_id="v", vendor_name="V", service_areas=(), endpoints={}
+    )
+    store, run_id, done = audit([bare], methodology, FetchOptions())
+    assert [s.id for s in done] == ["bare"]
+    assert {f.outcome for f in store.findings(run_id)} <= {"not_applicable", "fail"}
+    store.close()

@@ -1,29 +1,38 @@
 """One audit run: plan -> fetch -> evaluate -> store. No terminal code lives here.
 
-Each system is worked through by its own task; the HTTP engine fetches every distinct
-request once per run however many systems or probes need it, and each finding is handed
-to the store the moment it is known, so an interrupted run keeps what it had.
+Systems are worked through by a fixed number of workers (a few per global request slot),
+not all at once, so memory stays flat however long the catalogue is: only the systems in
+flight hold their exchanges. The HTTP engine fetches every distinct request once per run
+however many systems need it, and is told up front how many systems will ask for each
+request (`HttpEngine.expect`), so it lets an exchange and its body go as soon as the last
+of them has it. Each finding is handed to the store (which writes in batches) the moment
+it is known, so an interrupted run keeps what it had.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpcore
 
 from api_audit import __version__
-from api_audit.evaluate import evaluate
+from api_audit.attestations import attestation_findings
+from api_audit.evaluate import evaluate, follow_up_requests
 from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Catalogue, Exchange, Finding, Methodology, RunInfo, System
 from api_audit.plan import ProbePlan, distinct_requests, plan_probes
 from api_audit.store import Store
 
 ProgressCallback = Callable[[System, Sequence[Finding]], None]
+
+# Systems in flight per global request slot. A system's requests mostly wait on its own
+# host's limit and spacing, so each system keeps about one request in flight; two per slot
+# keep every slot busy while bounding what is held in memory.
+SYSTEMS_PER_SLOT = 2
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,7 @@ class AuditResult:
     systems: int
     findings: int
     requests: int  # distinct requests planned
-    requests_sent: int  # requests put on the wire, redirect hops and retries included
+    requests_sent: int  # requests put on the wire: redirect hops, retries and robots.txt too
 
 
 def run_audit(
@@ -54,11 +63,9 @@ def run_audit(
         options=options or {},
     )
     store.save_systems(run.id, systems)
-    plans = plan_probes(systems, methodology, random_token=secrets.token_hex(8))
+    audit = _Audit(store, run.id, systems, methodology, on_system_done)
     try:
-        counts = asyncio.run(
-            _audit_plans(store, run.id, plans, fetch_options, on_system_done, network_backend)
-        )
+        asyncio.run(audit.run(fetch_options, network_backend))
     except BaseException:
         store.finish_run(run.id, status="interrupted")
         raise
@@ -66,48 +73,93 @@ def run_audit(
     return AuditResult(
         run=store.run_info(run.id),
         systems=len(systems),
-        findings=counts[0],
-        requests=len(distinct_requests(plans)),
-        requests_sent=counts[1],
+        findings=audit.findings_written,
+        requests=audit.distinct_requests,
+        requests_sent=audit.requests_sent,
     )
 
 
-async def _audit_plans(
-    store: Store,
-    run_id: int,
-    plans: Sequence[ProbePlan],
-    fetch_options: FetchOptions,
-    on_system_done: ProgressCallback | None,
-    network_backend: httpcore.AsyncNetworkBackend | None,
-) -> tuple[int, int]:
-    by_system: dict[str, list[ProbePlan]] = defaultdict(list)
-    for plan in plans:
-        by_system[plan.system.id].append(plan)
-    stored_keys: set[str] = set()
-    findings_written = 0
+class _Audit:
+    """The state of one run's fetching: what is planned, stored and counted."""
 
-    def keep_exchange(exchange: Exchange) -> None:
-        if exchange.request.key not in stored_keys:
-            stored_keys.add(exchange.request.key)
-            store.add_exchange(run_id, exchange)
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        systems: Sequence[System],
+        methodology: Methodology,
+        on_system_done: ProgressCallback | None,
+    ) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._systems = systems
+        self._methodology = methodology
+        self._on_system_done = on_system_done
+        # One token per run: every system on an origin shares one baseline request.
+        self._token = secrets.token_hex(8)
+        self._stored_keys: set[str] = set()
+        self.findings_written = 0
+        self.distinct_requests = 0
+        self.requests_sent = 0
 
-    async with HttpEngine(fetch_options, network_backend=network_backend) as engine:
+    def plans_for(self, system: System) -> list[ProbePlan]:
+        """Plans are cheap and pure: made again when needed rather than kept for the run."""
+        return plan_probes([system], self._methodology, random_token=self._token)
 
-        async def audit_system(system_plans: list[ProbePlan]) -> None:
-            nonlocal findings_written
-            exchanges = {}
-            for exchange in await asyncio.gather(
-                *(engine.fetch(r) for r in distinct_requests(system_plans))
-            ):
-                keep_exchange(exchange)
-                exchanges[exchange.request.key] = exchange
-            now = datetime.now(UTC)
-            findings = [evaluate(plan, exchanges, now=now) for plan in system_plans]
-            for finding in findings:
-                store.add_finding(run_id, finding)
-            findings_written += len(findings)
-            if on_system_done is not None:
-                on_system_done(system_plans[0].system, findings)
+    async def run(
+        self, fetch_options: FetchOptions, network_backend: httpcore.AsyncNetworkBackend | None
+    ) -> None:
+        async with HttpEngine(fetch_options, network_backend=network_backend) as engine:
+            keys: set[str] = set()
+            for system in self._systems:
+                requests = distinct_requests(self.plans_for(system))
+                engine.expect(requests)  # each system asks for each of its requests once
+                keys.update(r.key for r in requests)
+            self.distinct_requests = len(keys)
+            del keys
+            queue = iter(self._systems)
+            workers = max(1, min(len(self._systems), fetch_options.concurrency * SYSTEMS_PER_SLOT))
+            tasks = [asyncio.create_task(self._work(engine, queue)) for _ in range(workers)]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            finally:
+                self.requests_sent = engine.requests_sent
 
-        await asyncio.gather(*(audit_system(p) for p in by_system.values()))
-        return findings_written, engine.requests_sent
+    async def _work(self, engine: HttpEngine, queue: Iterator[System]) -> None:
+        for system in queue:  # workers share one iterator: each system is taken once
+            await self._audit_system(engine, system)
+
+    async def _audit_system(self, engine: HttpEngine, system: System) -> None:
+        plans = self.plans_for(system)
+        fetched = await asyncio.gather(*(engine.fetch(r) for r in distinct_requests(plans)))
+        exchanges: dict[str, Exchange] = {}
+        for exchange in fetched:
+            self._keep_exchange(exchange)
+            exchanges[exchange.request.key] = exchange
+        now = datetime.now(UTC)
+        # Two-stage probes (a docs page linking its spec or calendar): one more round.
+        # Follow-ups are not declared to the engine, so it keeps them for the run: a link
+        # shared by many systems (a vendor's docs) is still fetched only once.
+        follow_ups = follow_up_requests(plans, exchanges, now=now)
+        for exchange in await asyncio.gather(*(engine.fetch(r) for r in follow_ups)):
+            self._keep_exchange(exchange)
+            exchanges[exchange.request.key] = exchange
+        findings = [evaluate(plan, exchanges, now=now) for plan in plans]
+        # the catalogue's attestations, scored by the rubric beside what was observed
+        findings += attestation_findings(system, self._methodology.rubric, findings)
+        for finding in findings:
+            self._store.add_finding(self._run_id, finding)
+        self.findings_written += len(findings)
+        if self._on_system_done is not None:
+            self._on_system_done(system, findings)
+
+    def _keep_exchange(self, exchange: Exchange) -> None:
+        """Store each distinct exchange once, whichever system got it first."""
+        if exchange.request.key not in self._stored_keys:
+            self._stored_keys.add(exchange.request.key)
+            self._store.add_exchange(self._run_id, exchange)

@@ -26,7 +26,7 @@ from api_audit.audit import AuditResult, run_audit
 from api_audit.catalogue import catalogue_json_schema, load_catalogue, select_systems
 from api_audit.demo.market import serve_market
 from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError
-from api_audit.http import FetchOptions
+from api_audit.http import POLITE_MIN_INTERVAL, FetchOptions
 from api_audit.models import Catalogue, Methodology, Scorecard, System
 from api_audit.probes import load_methodology
 from api_audit.render.json import scorecard_json
@@ -121,6 +121,39 @@ def run(
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Requests in flight.")] = 32,
     per_host: Annotated[int, typer.Option(min=1, max=16, help="Requests in flight per host.")] = 2,
+    min_interval: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=60,
+            help="Seconds between request starts on one host (a robots.txt Crawl-delay "
+            "or a Retry-After can stretch it). 0 for your own servers and tests.",
+        ),
+    ] = POLITE_MIN_INTERVAL,
+    deadline: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            max=300,
+            help="Seconds one fetch may take from its first request, redirects and body included.",
+        ),
+    ] = FetchOptions.deadline,
+    max_host_errors: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1000,
+            help="Stop sending to a host after this many network errors in a row (0: never stop).",
+        ),
+    ] = FetchOptions.host_error_budget,
+    ignore_robots: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-robots",
+            help="Do not ask robots.txt first. Only for servers you run or may audit "
+            "regardless (e.g. a council's own intranet).",
+        ),
+    ] = False,
     vendor: Annotated[list[str] | None, typer.Option(help="Only this vendor (repeatable).")] = None,
     system: Annotated[list[str] | None, typer.Option(help="Only this system (repeatable).")] = None,
     service_area: Annotated[
@@ -144,12 +177,22 @@ def run(
     )
     methodology = load_methodology(probes)
     fetch_options = FetchOptions(
-        concurrency=concurrency, per_host=per_host, allow_private=allow_private
+        concurrency=concurrency,
+        per_host=per_host,
+        min_interval=min_interval,
+        deadline=deadline,
+        host_error_budget=max_host_errors,
+        respect_robots=not ignore_robots,
+        allow_private=allow_private,
     )
     options: dict[str, object] = {
         "allow_private": allow_private,
         "concurrency": concurrency,
         "per_host": per_host,
+        "min_interval": min_interval,
+        "deadline": deadline,
+        "max_host_errors": max_host_errors,
+        "ignore_robots": ignore_robots,
         "vendor": vendor or [],
         "system": system or [],
         "service_area": service_area or [],
@@ -320,6 +363,60 @@ def _latest_grades(path: str) -> dict[str, str]:
             return {}
         card = _scorecard_from_store(store, run_id)
     return {row.system_id: row.score.grade for row in card.systems}
+
+
+# --- probes: the methodology, one probe at a time --------------------------------------------
+# The probe library's commands are kept in this one block; their imports are local so the
+# block stands alone (render/probe_docs.py holds the formatting).
+
+probes_app = typer.Typer(
+    name="probes",
+    help="The probe library: what each probe asks, why, and its examples.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+app.add_typer(probes_app, name="probes")
+
+
+@probes_app.command("list")
+def probes_list(output: FormatOption = OutputFormat.table, probes: ProbesOption = None) -> None:
+    """List every probe: id, criterion, weight, who it applies to, title."""
+    from api_audit.render.probe_docs import probe_summary, probes_table  # noqa: PLC0415
+
+    methodology = load_methodology(probes)
+    if output is OutputFormat.json:
+        rows = [probe_summary(p) for p in methodology.probes]
+        sys.stdout.write(json.dumps({"probes": rows}, indent=2, ensure_ascii=False) + "\n")
+        return
+    _stdout().print(probes_table(methodology))
+
+
+@probes_app.command("show")
+def probes_show(
+    probe_id: Annotated[str, typer.Argument(metavar="ID", help="A probe id, e.g. open311.")],
+    output: FormatOption = OutputFormat.table,
+    probes: ProbesOption = None,
+) -> None:
+    """Show one probe in full: why, request, expectations, remediation, examples run."""
+    import difflib  # noqa: PLC0415
+
+    from api_audit.evaluate import run_example  # noqa: PLC0415
+    from api_audit.render.probe_docs import probe_detail, probe_to_dict  # noqa: PLC0415
+
+    methodology = load_methodology(probes)
+    found = {p.id: p for p in methodology.probes}
+    probe = found.get(probe_id)
+    if probe is None:
+        close = difflib.get_close_matches(probe_id, list(found), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (see `api-audit probes list`)"
+        raise AuditError(f"no probe {strip_controls(probe_id)!r}{hint}")
+    results = [run_example(probe, example) for example in probe.examples]
+    if output is OutputFormat.json:
+        document = probe_to_dict(probe, results)
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
+    _stdout().print(probe_detail(probe, results))
 
 
 def _version_callback(value: bool) -> None:

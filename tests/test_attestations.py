@@ -369,7 +369,7 @@ def test_an_audit_stores_attestations_beside_observations(tmp_path: Path) -> Non
     with serve_market((openco,)) as market:
         data = market.catalogue()
         (system_entry,) = data["vendors"][0]["systems"]  # type: ignore[index]
-        system_entry["standards"] = ["openapi", "open311"]
+        system_entry["standards"] = ["openapi", "fhir"]  # OpenCo serves no FHIR
         system_entry["attestations"] = [
             {"claim": "docs_public", "value": False, "source": SOURCE, "seen": SEEN},
             {"claim": "api_access_fee", "value": True, "source": SOURCE, "seen": SEEN},
@@ -403,7 +403,7 @@ def test_an_audit_stores_attestations_beside_observations(tmp_path: Path) -> Non
     assert attested["attested:docs_public"].outcome == "not_applicable"
     assert [(d.claim, d.observed_outcome) for d in row.disagreements] == [
         ("docs_public", "pass"),
-        ("standard:open311", "fail"),
+        ("standard:fhir", "fail"),
     ]
     assert [r.text for r in row.replies] == ["Hosting only."]
     assert row.score.grade != "?"

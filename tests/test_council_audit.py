@@ -91,6 +91,7 @@ def test_council_filter_audits_only_that_councils_instances(
     vendor, hackney, camden = servers
     catalogue = _catalogue(tmp_path, vendor.origin, hackney.origin, camden.origin)
     argv = ["run", "-c", str(catalogue), "--db", str(tmp_path / "a.db"), "--allow-private"]
+    argv += ["--min-interval", "0"]
     assert main([*argv, "--council", "HCK", "-f", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
 

@@ -428,14 +428,14 @@ def demo_rows() -> dict[str, dict[str, Any]]:
 
 def test_the_demo_archetypes_land_on_their_rungs(demo_rows: dict[str, dict[str, Any]]) -> None:
     ladder = {system_id: row["ladder"] for system_id, row in demo_rows.items()}
-    # at least L4; L5 may stay undecided, as the demo's pages say nothing about prices
-    assert ladder["openco-waste"].rstrip("?") in {"L4", "L5"}
+    # the exemplary supplier: spec, sign-up, free of charge, Open311 and keyless open data
+    assert ladder["openco-waste"] == "L5"
     assert ladder["docsonly-housing"] == "L3"
     assert ladder["gatedsoft-care"] == "L2"
     assert ladder["shellportal-crm"] in {"L0", "L1"}
     assert ladder["gonesys-parking"] == "L0?"
     assert demo_rows["gonesys-parking"]["ladder_certain"] is False
-    assert demo_rows["openco-waste"]["ladder_label"] == LADDER[4].label
+    assert demo_rows["openco-waste"]["ladder_label"] == LADDER[5].label
 
 
 METHODOLOGY_DOC = Path(__file__).parent.parent / "docs" / "methodology.md"

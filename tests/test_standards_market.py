@@ -10,7 +10,6 @@ real standard's probe passes and every fake one is not credited.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import io
 import json
 from collections.abc import Mapping
@@ -18,7 +17,6 @@ from collections.abc import Mapping
 import pytest
 import yaml
 
-from api_audit import audit
 from api_audit.cli import main
 from api_audit.demo.market import Route, Supplier, serve_market
 
@@ -391,15 +389,6 @@ def test_sector_standards_apply_only_to_their_areas(audited: dict[str, dict[str,
     assert audited["real-fhir"]["open311"]["outcome"] == "not_applicable"
 
 
-def _follow_wired() -> bool:
-    """Whether audit.py fetches the second round two-stage probes need (the lead wires it)."""
-    return "follow_up_requests" in inspect.getsource(audit)
-
-
-@pytest.mark.xfail(
-    not _follow_wired(),
-    reason="audit.py does not yet fetch evaluate.follow_up_requests (see the issue 4 report)",
-)
 def test_followed_documents_are_fetched_and_judged(audited: dict[str, dict[str, dict]]) -> None:
     assert audited["real-swagger-ui"]["docs-link-spec"]["outcome"] == "pass"
     assert audited["real-open311"]["icalendar"]["outcome"] == "pass"

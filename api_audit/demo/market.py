@@ -55,13 +55,30 @@ def _security_txt(expires: datetime) -> Route:
 
 _OPENAPI_3 = {
     "openapi": "3.1.0",
-    "info": {"title": "Waste collections API", "version": "1.4.0", "license": {"name": "OGL-3.0"}},
-    "servers": [{"url": "/api/v1"}],
+    "info": {
+        "title": "Waste collections API",
+        "version": "1.4.0",
+        "contact": {"email": "api@openco.example"},
+        "license": {"name": "OGL-3.0"},
+    },
+    "servers": [{"url": "/api/v1"}, {"url": "/sandbox/api/v1", "description": "Sandbox"}],
+    "components": {
+        "securitySchemes": {
+            "oauth": {
+                "type": "openIdConnect",
+                "openIdConnectUrl": "/.well-known/openid-configuration",
+            }
+        }
+    },
+    "security": [{"oauth": []}],
     "paths": {
         "/collections": {
             "get": {
                 "summary": "Bin collection days for a UPRN",
-                "responses": {"200": {"description": "Collection days"}},
+                "responses": {
+                    "200": {"description": "Collection days"},
+                    "404": {"description": "Unknown UPRN"},
+                },
             }
         }
     },
@@ -75,8 +92,20 @@ _SWAGGER_2 = {
 
 _DOCS_PAGE = _html(
     "API reference",
-    "<h1>API reference</h1><p>Authenticate with OAuth 2. List collections with "
-    "<code>GET /api/v1/collections?uprn=</code>.</p>",
+    "<h1>Waste collections API</h1>"
+    "<p>Sign up and get an API key in minutes; the API is free of charge for councils and "
+    "their partners. A sandbox environment mirrors production with test data.</p>"
+    "<p>Authenticate with OAuth 2. List collections with "
+    "<code>GET /api/v1/collections?uprn=</code>, or subscribe to the "
+    '<a href="/calendars/collections.ics">collection calendar</a>.</p>'
+    '<redoc spec-url="/openapi.json"></redoc>'
+    '<p>See the <a href="/changelog">changelog</a> for release notes.</p>',
+)
+_CALENDAR = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//OpenCo//Waste//EN\r\n"
+    b"BEGIN:VEVENT\r\nUID:1@openco\r\nDTSTAMP:20261101T000000Z\r\n"
+    b"DTSTART;VALUE=DATE:20261203\r\nSUMMARY:Recycling collection\r\nEND:VEVENT\r\n"
+    b"END:VCALENDAR\r\n"
 )
 _LOGIN_PAGE = _html(
     "Sign in",
@@ -101,7 +130,44 @@ def default_suppliers(now: datetime | None = None) -> tuple[Supplier, ...]:
             {
                 "/docs": (200, html, _DOCS_PAGE),
                 "/openapi.json": _json(_OPENAPI_3),
-                "/api/v1": _json({"collections": "/api/v1/collections"}),
+                "/api/v1": (
+                    200,
+                    {
+                        "content-type": "application/json",
+                        "access-control-allow-origin": "*",
+                        "ratelimit-policy": '"default";q=600;w=60',
+                        "ratelimit": '"default";r=599;t=60',
+                    },
+                    json.dumps({"collections": "/api/v1/collections"}).encode(),
+                ),
+                "/api/v1/services.json": _json(
+                    [
+                        {
+                            "service_code": "MB",
+                            "service_name": "Missed bin",
+                            "metadata": False,
+                            "type": "realtime",
+                            "keywords": "bins",
+                            "group": "waste",
+                        }
+                    ]
+                ),
+                "/apis.json": _json(
+                    {
+                        "name": "OpenCo",
+                        "description": "OpenCo APIs",
+                        "specificationVersion": "0.19",
+                        "apis": [
+                            {
+                                "name": "Waste collections",
+                                "baseURL": "/api/v1",
+                                "humanURL": "/docs",
+                                "properties": [{"type": "OpenAPI", "url": "/openapi.json"}],
+                            }
+                        ],
+                    }
+                ),
+                "/calendars/collections.ics": (200, {"content-type": "text/calendar"}, _CALENDAR),
                 "/.well-known/api-catalog": _json(
                     {
                         "linkset": [
@@ -124,6 +190,11 @@ def default_suppliers(now: datetime | None = None) -> tuple[Supplier, ...]:
                 ),
                 "/.well-known/security.txt": _security_txt(now + timedelta(days=180)),
             },
+            fallback=(
+                404,
+                {"content-type": "application/problem+json"},
+                json.dumps({"type": "about:blank", "title": "Not Found", "status": 404}).encode(),
+            ),
         ),
         Supplier(
             "legacysoft",

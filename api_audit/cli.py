@@ -27,14 +27,14 @@ from api_audit.catalogue import catalogue_json_schema, load_catalogue, select_sy
 from api_audit.demo.market import serve_market
 from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError
 from api_audit.http import POLITE_MIN_INTERVAL, FetchOptions
-from api_audit.models import Catalogue, Methodology, Scorecard, System
+from api_audit.models import Catalogue, Methodology, Rubric, Scorecard, System
 from api_audit.probes import load_methodology
-from api_audit.render.json import scorecard_json
+from api_audit.render.json import write_scorecard_json
 from api_audit.render.renewals import renewals_table
 from api_audit.render.scorecard import print_scorecard
 from api_audit.render.text import strip_controls
 from api_audit.renewals import renewal_rows, upcoming_renewals
-from api_audit.scoring import build_scorecard
+from api_audit.scoring import score_grouped
 from api_audit.store import Store
 
 app = typer.Typer(
@@ -200,8 +200,7 @@ def run(
     }
     with Store.open(_db_path(db)) as store:
         result = _audit_with_progress(store, loaded, selected, methodology, fetch_options, options)
-        card = _scorecard_from_store(store, result.run.id)
-    _print_card(card, output)
+        _print_run(store, result.run.id, output, methodology.rubric)
 
 
 def _audit_with_progress(
@@ -247,16 +246,27 @@ def _audit_with_progress(
     return result
 
 
-def _scorecard_from_store(store: Store, run_id: int) -> Scorecard:
-    methodology = load_methodology(None)
-    return build_scorecard(
-        store.run_info(run_id), store.systems(run_id), store.findings(run_id), methodology.rubric
+def _scorecard_from_store(
+    store: Store, run_id: int, rubric: Rubric | None = None, *, keep_findings: bool = True
+) -> Scorecard:
+    """Score a stored run, one system's findings at a time."""
+    return score_grouped(
+        store.run_info(run_id),
+        store.systems(run_id),
+        store.findings_by_system(run_id),
+        rubric or load_methodology(None).rubric,
+        keep_findings=keep_findings,
     )
 
 
-def _print_card(card: Scorecard, output: OutputFormat) -> None:
+def _print_run(
+    store: Store, run_id: int, output: OutputFormat, rubric: Rubric | None = None
+) -> None:
+    """Print a stored run's scorecard; JSON is streamed with each system's findings read
+    back only as it is written, so a run of thousands of systems prints in flat memory."""
+    card = _scorecard_from_store(store, run_id, rubric, keep_findings=False)
     if output is OutputFormat.json:
-        sys.stdout.write(scorecard_json(card) + "\n")
+        write_scorecard_json(card, sys.stdout, lambda system_id: store.findings(run_id, system_id))
     else:
         print_scorecard(card, _stdout())
 
@@ -277,8 +287,7 @@ def scorecard(
         chosen = run_id if run_id is not None else store.latest_run_id()
         if chosen is None:
             raise AuditError(f"{path} holds no runs yet")
-        card = _scorecard_from_store(store, chosen)
-    _print_card(card, output)
+        _print_run(store, chosen, output)
 
 
 @app.command()
@@ -307,8 +316,7 @@ def demo(
                 FetchOptions(allow_private=True),
                 options,
             )
-            card = _scorecard_from_store(store, result.run.id)
-        _print_card(card, output)
+            _print_run(store, result.run.id, output, methodology.rubric)
         if db is None:
             err.print("(the demo database was temporary; pass --db FILE to keep it)", markup=False)
 
@@ -361,7 +369,7 @@ def _latest_grades(path: str) -> dict[str, str]:
         run_id = store.latest_run_id()
         if run_id is None:
             return {}
-        card = _scorecard_from_store(store, run_id)
+        card = _scorecard_from_store(store, run_id, keep_findings=False)
     return {row.system_id: row.score.grade for row in card.systems}
 
 

@@ -28,7 +28,8 @@ values are what SystemScore holds and what the grade is computed from, so a disp
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from api_audit.attestations import find_disagreements
@@ -94,7 +95,7 @@ def score_system(
 def build_scorecard(
     run: RunInfo,
     systems: Sequence[System],
-    findings: Sequence[Finding],
+    findings: Iterable[Finding],
     rubric: Rubric,
 ) -> Scorecard:
     """Score every system of a run; best first, ungraded last, ties by name.
@@ -105,9 +106,36 @@ def build_scorecard(
     by_system: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_system[finding.system_id].append(finding)
-    rows = [_scored_system(system, by_system.get(system.id, []), rubric) for system in systems]
-    rows.sort(key=_rank_key)
-    return Scorecard(run=run, systems=tuple(rows))
+    return score_grouped(run, systems, by_system.items(), rubric)
+
+
+def score_grouped(
+    run: RunInfo,
+    systems: Sequence[System],
+    groups: Iterable[tuple[str, Sequence[Finding]]],
+    rubric: Rubric,
+    *,
+    keep_findings: bool = True,
+) -> Scorecard:
+    """Score a run from findings that arrive one system at a time (`Store.findings_by_system`).
+
+    With `keep_findings=False` each system's findings are dropped once it is scored (its
+    disagreements are kept), so a run of thousands of systems is ranked in flat memory;
+    a renderer that needs the findings reads them back one system at a time.
+    """
+    known = {system.id: system for system in systems}
+    rows: dict[str, ScoredSystem] = {}
+    for system_id, findings in groups:
+        system = known.get(system_id)
+        if system is not None:
+            row = _scored_system(system, findings, rubric)
+            rows[system_id] = row if keep_findings else replace(row, findings=())
+    for system in systems:  # a system with no findings at all is still listed, as "?"
+        if system.id not in rows:
+            rows[system.id] = _scored_system(system, (), rubric)
+    ranked = [rows[system.id] for system in systems]
+    ranked.sort(key=_rank_key)
+    return Scorecard(run=run, systems=tuple(ranked))
 
 
 def _scored_system(system: System, findings: Sequence[Finding], rubric: Rubric) -> ScoredSystem:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 import sqlite3
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, TypeVar
@@ -528,28 +529,29 @@ class Store:
             for row in rows
         ]
 
-    def findings(self, run_id: int) -> list[Finding]:
-        """The run's findings, by system then probe."""
-        rows = self._read(
-            "SELECT * FROM findings WHERE run_id = ? ORDER BY system_id, probe_id", [run_id]
-        )
-        return [
-            Finding(
-                system_id=row["system_id"],
-                probe_id=row["probe_id"],
-                criterion=_one_of(row["criterion"], CRITERIA, "criterion"),
-                weight=row["weight"],
-                outcome=_one_of(row["outcome"], OUTCOMES, "outcome"),
-                message=row["message"],
-                evidence=tuple(json.loads(row["evidence"])),
-                observed=bool(row["observed"]),
-                credit=row["credit"],
-                basis=_one_of(row["basis"], BASES, "basis"),
-                source=row["source"],
-                seen=row["seen"],
+    def findings(self, run_id: int, system_id: str | None = None) -> list[Finding]:
+        """The run's findings (or one system's), by system then probe."""
+        sql = "SELECT * FROM findings WHERE run_id = ?"
+        params: list[object] = [run_id]
+        if system_id is not None:
+            sql += " AND system_id = ?"
+            params.append(system_id)
+        rows = self._read(sql + " ORDER BY system_id, probe_id", params)
+        return [_finding_from_row(row) for row in rows]
+
+    def findings_by_system(self, run_id: int) -> Iterator[tuple[str, list[Finding]]]:
+        """The run's findings one system at a time, read as they are consumed, so scoring a
+        large run never holds every finding at once."""
+        rows = self._guard(
+            lambda: self._db.query(
+                "SELECT * FROM findings WHERE run_id = ? ORDER BY system_id, probe_id", [run_id]
             )
-            for row in rows
-        ]
+        )
+        try:
+            for system_id, group in itertools.groupby(rows, key=lambda row: row["system_id"]):
+                yield system_id, [_finding_from_row(row) for row in group]
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read findings from {self._label}: {exc}") from None
 
     def exchanges(self, run_id: int) -> list[Exchange]:
         """The run's exchanges in the order they were written, bodies joined back."""
@@ -722,6 +724,23 @@ def _decompress(content: bytes | None, compression: str | None) -> bytes:
     if compression != "zlib":
         raise StoreError(f"unknown body compression {compression!r}")
     return zlib.decompress(content)
+
+
+def _finding_from_row(row: Mapping[str, Any]) -> Finding:
+    return Finding(
+        system_id=row["system_id"],
+        probe_id=row["probe_id"],
+        criterion=_one_of(row["criterion"], CRITERIA, "criterion"),
+        weight=row["weight"],
+        outcome=_one_of(row["outcome"], OUTCOMES, "outcome"),
+        message=row["message"],
+        evidence=tuple(json.loads(row["evidence"])),
+        observed=bool(row["observed"]),
+        credit=row["credit"],
+        basis=_one_of(row["basis"], BASES, "basis"),
+        source=row["source"],
+        seen=row["seen"],
+    )
 
 
 def _one_of(value: object, allowed: tuple[_T, ...], what: str) -> _T:

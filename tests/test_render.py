@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from dataclasses import replace
 
@@ -18,7 +19,7 @@ from api_audit.models import (
     ScoredSystem,
     SystemScore,
 )
-from api_audit.render.json import scorecard_json
+from api_audit.render.json import scorecard_document, scorecard_json, write_scorecard_json
 from api_audit.render.scorecard import print_scorecard
 from api_audit.render.text import safe_markup, strip_controls
 
@@ -224,3 +225,22 @@ def test_json_has_ladder_disagreements_and_replies_beside_what_they_are_about() 
     ]
     # a reply is shown, never scored
     assert (system["grade"], system["score"]) == ("B", 7.25)
+
+
+def test_streamed_json_equals_the_built_document() -> None:
+    rows = (_row("a", "Alpha", "B", 7.25), _row("b", "Beta ✓", "?", None))
+    card = Scorecard(RUN, rows)
+    out = io.StringIO()
+    write_scorecard_json(card, out)
+    assert json.loads(out.getvalue()) == scorecard_document(card)
+
+    bare = Scorecard(RUN, tuple(replace(r, findings=()) for r in rows))
+    streamed = io.StringIO()
+    write_scorecard_json(bare, streamed, lambda system_id: rows[0].findings)
+    assert json.loads(streamed.getvalue())["systems"][1]["findings"] == [
+        scorecard_document(card)["systems"][0]["findings"][0]
+    ]
+
+    empty = io.StringIO()
+    write_scorecard_json(Scorecard(RUN, ()), empty)
+    assert json.loads(empty.getvalue())["systems"] == []

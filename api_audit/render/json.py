@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TextIO
 
 from api_audit.attestations import ATTESTED_PREFIX
 from api_audit.models import CRITERIA, Disagreement, Finding, Reply, Scorecard, ScoredSystem
@@ -32,6 +34,30 @@ def scorecard_document(card: Scorecard) -> dict[str, object]:
 
 def scorecard_json(card: Scorecard) -> str:
     return json.dumps(scorecard_document(card), indent=2, ensure_ascii=False)
+
+
+FindingsReader = Callable[[str], Sequence[Finding]]
+
+
+def write_scorecard_json(
+    card: Scorecard, out: TextIO, findings_for: FindingsReader | None = None
+) -> None:
+    """Write the same document as `scorecard_json`, one system at a time.
+
+    A large run's document can be tens of megabytes; writing it system by system (and,
+    with `findings_for`, reading each system's findings only when it is written) keeps
+    memory flat instead of building the whole string first.
+    """
+    head = json.dumps({**scorecard_document(replace(card, systems=())), "systems": []}, indent=2)
+    # the head ends with '"systems": []\n}': open the list instead and stream its items
+    out.write(head[: head.rindex("[]")] + "[")
+    for index, scored in enumerate(card.systems):
+        row = scored
+        if findings_for is not None:
+            row = replace(scored, findings=tuple(findings_for(scored.system_id)))
+        item = json.dumps(_system(row), indent=2, ensure_ascii=False)
+        out.write(("," if index else "") + "\n    " + item.replace("\n", "\n    "))
+    out.write("\n  ]\n}\n" if card.systems else "]\n}\n")
 
 
 def _system(row: ScoredSystem) -> dict[str, object]:

@@ -70,6 +70,11 @@ _ERROR_WORDS = {
     "dns": "host name not found",
     "tls": "TLS failed",
     "too_many_redirects": "too many redirects",
+    "unsupported_encoding": "compressed in an encoding we do not decode",
+    "protocol": "malformed HTTP response",
+    "bad_url": "not a fetchable URL",
+    "robots": "excluded by robots.txt",
+    "host_budget": "host given up after repeated errors",
 }
 
 

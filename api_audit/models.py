@@ -479,7 +479,8 @@ class Exchange:
     """One request and its response (or the error that stopped it), kept as evidence.
 
     `error` is a short machine word (timeout, deadline, connect, dns, tls, blocked_address,
-    too_many_redirects, too_large, unsupported_encoding, bad_url, protocol, robots) and
+    too_many_redirects, too_large, unsupported_encoding, bad_url, protocol, robots,
+    host_budget) and
     `error_detail` one human line. Headers are the final response's, lower-cased names.
     """
 

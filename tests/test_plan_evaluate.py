@@ -240,7 +240,7 @@ def test_missing_target_takes_when_missing() -> None:
         ),
         (
             {"error": "robots", "error_detail": "robots.txt disallows /docs"},
-            "could not measure: robots (robots.txt disallows /docs)",
+            "could not measure: excluded by robots.txt (robots.txt disallows /docs)",
         ),
         (
             {"error": "connect", "error_detail": "\x1b[2Jrefused\r\n"},

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from api_audit.attestations import attestation_findings
 from api_audit.evaluate import evaluate, follow_up_requests
 from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Catalogue, Exchange, Finding, Methodology, RunInfo, System
-from api_audit.plan import ProbePlan, distinct_requests, plan_probes
+from api_audit.plan import ProbePlan, api_origin, distinct_requests, plan_probes
 from api_audit.store import Store
 
 ProgressCallback = Callable[[System, Sequence[Finding]], None]
@@ -79,6 +80,28 @@ def run_audit(
     )
 
 
+def interleave_by_origin(systems: Sequence[System]) -> list[System]:
+    """The systems in round-robin order over their API origins.
+
+    Catalogues list a vendor's systems (and a council's instances) together, often on one
+    host. Worked through in that order, the systems in flight would all wait on the same
+    host's per-host limit and spacing while other hosts sit idle (measured: 5,000 systems
+    at 0.5 s spacing ran at ~20 req/s in catalogue order; bench/README.md). Taking one
+    system per origin in turn keeps many hosts busy at once. Findings do not depend on
+    the order, and the store keeps the catalogue's order.
+    """
+    queues: dict[str | None, deque[System]] = {}
+    for system in systems:
+        queues.setdefault(api_origin(system), deque()).append(system)
+    ordered: list[System] = []
+    while queues:
+        for origin in list(queues):
+            ordered.append(queues[origin].popleft())
+            if not queues[origin]:
+                del queues[origin]
+    return ordered
+
+
 class _Audit:
     """The state of one run's fetching: what is planned, stored and counted."""
 
@@ -117,7 +140,7 @@ class _Audit:
                 keys.update(r.key for r in requests)
             self.distinct_requests = len(keys)
             del keys
-            queue = iter(self._systems)
+            queue = iter(interleave_by_origin(self._systems))
             workers = max(1, min(len(self._systems), fetch_options.concurrency * SYSTEMS_PER_SLOT))
             tasks = [asyncio.create_task(self._work(engine, queue)) for _ in range(workers)]
             try:

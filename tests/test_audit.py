@@ -17,7 +17,7 @@ import httpcore
 import pytest
 
 from api_audit import audit as audit_module
-from api_audit.audit import SYSTEMS_PER_SLOT, run_audit
+from api_audit.audit import SYSTEMS_PER_SLOT, interleave_by_origin, run_audit
 from api_audit.errors import StoreError
 from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import (
@@ -280,3 +280,14 @@ def test_a_system_without_endpoints_is_reported_done(methodology: Methodology) -
     assert [s.id for s in done] == ["bare"]
     assert {f.outcome for f in store.findings(run_id)} <= {"not_applicable", "fail"}
     store.close()
+
+
+def test_systems_are_worked_through_round_robin_over_origins() -> None:
+    def system(system_id: str, host: str) -> System:
+        return System(system_id, system_id, "v", "V", ("waste",), {"docs": f"https://{host}/d"})
+
+    systems = [system("a1", "a.test"), system("a2", "a.test"), system("a3", "a.test")]
+    systems += [system("b1", "b.test"), system("c1", "c.test"), system("c2", "c.test")]
+    order = [s.id for s in interleave_by_origin(systems)]
+    assert order == ["a1", "b1", "c1", "a2", "c2", "a3"]
+    assert sorted(order) == sorted(s.id for s in systems)  # each system exactly once

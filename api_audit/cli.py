@@ -7,6 +7,7 @@ AuditError whose one-line text is printed by `main()` with its exit code (errors
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import os
 import sys
@@ -26,10 +27,12 @@ from api_audit.audit import AuditResult, run_audit
 from api_audit.catalogue import catalogue_json_schema, load_catalogue, select_systems
 from api_audit.demo.market import serve_market
 from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError
+from api_audit.evaluate import run_example
 from api_audit.http import POLITE_MIN_INTERVAL, FetchOptions
 from api_audit.models import Catalogue, Methodology, Rubric, Scorecard, System
 from api_audit.probes import load_methodology
 from api_audit.render.json import write_scorecard_json
+from api_audit.render.probe_docs import probe_detail, probe_summary, probe_to_dict, probes_table
 from api_audit.render.renewals import renewals_table
 from api_audit.render.scorecard import print_scorecard
 from api_audit.render.text import strip_controls
@@ -374,8 +377,7 @@ def _latest_grades(path: str) -> dict[str, str]:
 
 
 # --- probes: the methodology, one probe at a time --------------------------------------------
-# The probe library's commands are kept in this one block; their imports are local so the
-# block stands alone (render/probe_docs.py holds the formatting).
+# (render/probe_docs.py holds the formatting)
 
 probes_app = typer.Typer(
     name="probes",
@@ -390,8 +392,6 @@ app.add_typer(probes_app, name="probes")
 @probes_app.command("list")
 def probes_list(output: FormatOption = OutputFormat.table, probes: ProbesOption = None) -> None:
     """List every probe: id, criterion, weight, who it applies to, title."""
-    from api_audit.render.probe_docs import probe_summary, probes_table  # noqa: PLC0415
-
     methodology = load_methodology(probes)
     if output is OutputFormat.json:
         rows = [probe_summary(p) for p in methodology.probes]
@@ -407,11 +407,6 @@ def probes_show(
     probes: ProbesOption = None,
 ) -> None:
     """Show one probe in full: why, request, expectations, remediation, examples run."""
-    import difflib  # noqa: PLC0415
-
-    from api_audit.evaluate import run_example  # noqa: PLC0415
-    from api_audit.render.probe_docs import probe_detail, probe_to_dict  # noqa: PLC0415
-
     methodology = load_methodology(probes)
     found = {p.id: p for p in methodology.probes}
     probe = found.get(probe_id)

@@ -334,7 +334,8 @@ def serve_market(suppliers: tuple[Supplier, ...] | None = None) -> Iterator[Runn
             server = ThreadingHTTPServer((supplier.host, 0), _handler_for(supplier))
             server.daemon_threads = True
             servers.append(server)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            # a short poll so shutdown() returns at once instead of after up to 0.5 s per server
+            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
             origins[supplier.system_id] = f"http://{supplier.host}:{server.server_address[1]}"
         yield RunningMarket(suppliers, origins)
     finally:

@@ -281,16 +281,29 @@ def scorecard(
         int | None, typer.Option("--run", help="Run id (default: the newest run).")
     ] = None,
     output: FormatOption = OutputFormat.table,
+    probes: ProbesOption = None,
 ) -> None:
-    """Reprint a run's scorecard from the database, scored from its stored findings."""
+    """Reprint a run's scorecard from the database, scored from its stored findings
+    under the current rubric (or the one in --probes)."""
     path = _db_path(db)
     if not Path(path).exists():
         raise AuditError(f"no database at {path} (run `api-audit run` first, or pass --db)")
+    methodology = load_methodology(probes)
     with Store.open(path) as store:
         chosen = run_id if run_id is not None else store.latest_run_id()
         if chosen is None:
             raise AuditError(f"{path} holds no runs yet")
-        _print_run(store, chosen, output)
+        run = store.run_info(chosen)
+        if run.methodology_sha256 != methodology.sha256:
+            # Scores are recomputed, so a changed rubric changes them: say so, never silently.
+            _stderr().print(
+                f"note: run {chosen} was made under methodology "
+                f"{strip_controls(run.rubric_version)} ({run.methodology_sha256[:12]}); "
+                f"scored here under {methodology.rubric.methodology_version} "
+                f"({methodology.sha256[:12]})",
+                markup=False,
+            )
+        _print_run(store, chosen, output, methodology.rubric)
 
 
 @app.command()

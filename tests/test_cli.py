@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,23 @@ def test_python_dash_m_runs() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("api-audit ")
+
+
+def test_scorecard_says_when_the_methodology_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "demo.db")
+    assert main(["demo", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["scorecard", "--db", db]) == 0
+    assert "note:" not in capsys.readouterr().err  # same methodology: nothing to say
+
+    changed = tmp_path / "probes"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "probes", changed)
+    rubric = changed / "rubric.yaml"
+    text = rubric.read_text("utf-8")
+    rubric.write_text(text.replace('methodology_version: "', 'methodology_version: "x-', 1))
+    assert main(["scorecard", "--db", db, "--probes", str(changed)]) == 0
+    err = capsys.readouterr().err
+    assert "note: run 1 was made under methodology" in err
+    assert "scored here under x-" in err

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpcore
 import pytest
+from loopback import LoopbackSite, Route
 
 from api_audit.http import FetchOptions, GuardedBackend, HttpEngine, check_address
 from api_audit.models import Exchange, FetchRequest
@@ -55,36 +54,19 @@ class RecordingBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-class Handler(BaseHTTPRequestHandler):
+def _ok_or_redirect(path: str) -> Route:
     """/ok answers 200; /to?u=URL redirects to URL."""
-
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        if parts.path == "/to":
-            self.send_response(302)
-            self.send_header("Location", parse_qs(parts.query)["u"][0])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: Any) -> None:
-        pass
+    parts = urlsplit(path)
+    if parts.path == "/to":
+        return 302, {"Location": parse_qs(parts.query)["u"][0]}, b""
+    return 200, {}, b"ok"
 
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    ).start()
-    yield int(server.server_address[1])
-    server.shutdown()
-    server.server_close()
+    site = LoopbackSite(respond=_ok_or_redirect)
+    yield site.port
+    site.close()
 
 
 def fetch(url: str, *, allow_private: bool) -> tuple[Exchange, list[str]]:

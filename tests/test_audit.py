@@ -4,17 +4,15 @@ a host that never answers costing only a bounded share of the run."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 import tracemalloc
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpcore
 import pytest
+from loopback import CountingBackend, LoopbackSite, Route
 
 from api_audit import audit as audit_module
 from api_audit.audit import SYSTEMS_PER_SLOT, interleave_by_origin, run_audit
@@ -35,44 +33,16 @@ from api_audit.store import Store
 BODY = b"<html><head><title>Docs</title></head><body>" + b"d" * (1024 * 1024) + b"</body></html>"
 
 
-class Host:
-    """A loopback server: a 1 MiB docs page under every /sN/docs, 404 elsewhere."""
-
-    def __init__(self) -> None:
-        self.hits: Counter[str] = Counter()
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                host.hits[self.path] += 1
-                found = self.path.endswith("/docs")
-                body = BODY if found else b"not found"
-                self.send_response(200 if found else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _docs_under_every_system(path: str) -> Route:
+    """A 1 MiB docs page under every /sN/docs, 404 elsewhere."""
+    if path.endswith("/docs"):
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, BODY
+    return 404, {}, b"not found"
 
 
 @pytest.fixture
-def hosts() -> Iterator[list[Host]]:
-    made = [Host() for _ in range(3)]
+def hosts() -> Iterator[list[LoopbackSite]]:
+    made = [LoopbackSite(respond=_docs_under_every_system) for _ in range(3)]
     yield made
     for host in made:
         host.close()
@@ -139,7 +109,7 @@ def audit(
 
 
 def test_memory_stays_flat_however_many_systems(
-    hosts: list[Host], methodology: Methodology
+    hosts: list[LoopbackSite], methodology: Methodology
 ) -> None:
     count = 120  # 120 distinct 1 MiB pages: 120 MiB if the run held every body
     systems = systems_on([h.origin for h in hosts], count)
@@ -159,7 +129,7 @@ def test_memory_stays_flat_however_many_systems(
 
 
 def test_requests_shared_by_systems_are_fetched_once(
-    hosts: list[Host], methodology: Methodology
+    hosts: list[LoopbackSite], methodology: Methodology
 ) -> None:
     systems = systems_on([h.origin for h in hosts], 30)
     audit(systems, methodology, FetchOptions(allow_private=True))[0].close()
@@ -170,7 +140,7 @@ def test_requests_shared_by_systems_are_fetched_once(
 
 
 def test_systems_in_flight_are_bounded_by_the_concurrency(
-    hosts: list[Host], methodology: Methodology, monkeypatch: pytest.MonkeyPatch
+    hosts: list[LoopbackSite], methodology: Methodology, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     in_flight = peak = 0
     original = audit_module._Audit._audit_system
@@ -192,19 +162,6 @@ def test_systems_in_flight_are_bounded_by_the_concurrency(
     assert sorted(s.id for s in done) == sorted(s.id for s in systems)
 
 
-class CountingBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
-        self.ports: Counter[int] = Counter()
-
-    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
-        self.ports[port] += 1
-        return await self.inner.connect_tcp(host, port, *args, **kwargs)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
 @pytest.fixture
 def black_hole() -> Iterator[str]:
     """Accepts TCP connections (the kernel does, from the backlog) and never answers."""
@@ -216,7 +173,7 @@ def black_hole() -> Iterator[str]:
 
 @pytest.mark.parametrize("respect_robots", [True, False])
 def test_a_host_that_never_answers_costs_a_bounded_share_of_the_run(
-    hosts: list[Host], black_hole: str, methodology: Methodology, respect_robots: bool
+    hosts: list[LoopbackSite], black_hole: str, methodology: Methodology, respect_robots: bool
 ) -> None:
     silent = [replace(s, id=f"silent-{s.id}") for s in systems_on([black_hole], 12)]
     systems = silent + systems_on([h.origin for h in hosts], 12)
@@ -254,7 +211,7 @@ def test_a_host_that_never_answers_costs_a_bounded_share_of_the_run(
 
 
 def test_a_store_error_stops_the_run_as_itself(
-    hosts: list[Host], methodology: Methodology, monkeypatch: pytest.MonkeyPatch
+    hosts: list[LoopbackSite], methodology: Methodology, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(self: Store, run_id: int, finding: Finding) -> None:
         raise StoreError("database is locked")

@@ -4,46 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from loopback import LoopbackSite
 
 from api_audit.catalogue import load_catalogue
 from api_audit.cli import main
 from api_audit.renewals import upcoming_renewals
 
 
-class _Recorder:
-    """A loopback server that answers 404 to everything and remembers each path asked."""
-
-    def __init__(self, host: str) -> None:
-        seen = self.paths = []  # type: list[str]
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                seen.append(self.path)
-                self.send_response(404)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.origin = f"http://{host}:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def servers() -> Iterator[tuple[_Recorder, _Recorder, _Recorder]]:
-    made = (_Recorder("127.0.0.11"), _Recorder("127.0.0.12"), _Recorder("127.0.0.13"))
+def servers() -> Iterator[tuple[LoopbackSite, LoopbackSite, LoopbackSite]]:
+    """Three hosts answering 404 to everything, remembering each path asked."""
+    made = tuple(LoopbackSite(f"127.0.0.{n}") for n in (11, 12, 13))
     yield made
     for server in made:
         server.close()
@@ -85,7 +60,7 @@ vendors:
 
 def test_council_filter_audits_only_that_councils_instances(
     tmp_path: Path,
-    servers: tuple[_Recorder, _Recorder, _Recorder],
+    servers: tuple[LoopbackSite, LoopbackSite, LoopbackSite],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     vendor, hackney, camden = servers
@@ -103,7 +78,7 @@ def test_council_filter_audits_only_that_councils_instances(
 
 def test_unknown_council_is_a_usage_error(
     tmp_path: Path,
-    servers: tuple[_Recorder, _Recorder, _Recorder],
+    servers: tuple[LoopbackSite, LoopbackSite, LoopbackSite],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     vendor, hackney, camden = servers
@@ -116,7 +91,7 @@ def test_unknown_council_is_a_usage_error(
 
 def test_renewals_lists_contracts_ending_soon(
     tmp_path: Path,
-    servers: tuple[_Recorder, _Recorder, _Recorder],
+    servers: tuple[LoopbackSite, LoopbackSite, LoopbackSite],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     vendor, hackney, camden = servers

@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
-import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpcore
 import pytest
+from loopback import CountingBackend, LoopbackSite
 
 from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Exchange, FetchRequest
@@ -195,53 +192,9 @@ def test_non_utf8_and_garbage_robots_files_do_not_break_parsing() -> None:
 # --- the engine asks robots.txt first ----------------------------------------------------------
 
 
-Route = tuple[int, dict[str, str], bytes]
-
-
-class Site:
-    """A loopback server whose routes each test sets; it counts and times every path asked."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        self.hits: Counter[str] = Counter()
-        self.times: dict[str, list[float]] = {}
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path
-                site.hits[path] += 1
-                site.times.setdefault(path, []).append(time.monotonic())
-                status, headers, body = site.routes.get(path, (404, {}, b"not here"))
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def robots(self, text: str | bytes, **headers: str) -> None:
-        body = text.encode() if isinstance(text, str) else text
-        self.routes["/robots.txt"] = (200, {"Content-Type": "text/plain", **headers}, body)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def site() -> Iterator[Site]:
-    made = Site()
+def site() -> Iterator[LoopbackSite]:
+    made = LoopbackSite()
     yield made
     made.close()
 
@@ -257,7 +210,7 @@ def fetch_all(urls: list[str], **options: Any) -> list[Exchange]:
     return asyncio.run(go())
 
 
-def test_a_disallowed_path_is_never_requested(site: Site) -> None:
+def test_a_disallowed_path_is_never_requested(site: LoopbackSite) -> None:
     site.robots("User-agent: *\nDisallow: /private\n")
     private, public = fetch_all([f"{site.origin}/private/spec.json", f"{site.origin}/public"])
     assert (private.error, private.status) == ("robots", None)
@@ -267,14 +220,14 @@ def test_a_disallowed_path_is_never_requested(site: Site) -> None:
     assert site.hits["/robots.txt"] == 1  # once per origin, shared by concurrent fetches
 
 
-def test_robots_txt_is_fetched_once_per_origin_for_many_requests(site: Site) -> None:
+def test_robots_txt_is_fetched_once_per_origin_for_many_requests(site: LoopbackSite) -> None:
     site.robots("User-agent: *\nAllow: /\n")
     exchanges = fetch_all([f"{site.origin}/p{i}" for i in range(12)])
     assert {e.status for e in exchanges} == {404}
     assert site.hits["/robots.txt"] == 1
 
 
-def test_a_5xx_robots_txt_stops_everything_but_well_known(site: Site) -> None:
+def test_a_5xx_robots_txt_stops_everything_but_well_known(site: LoopbackSite) -> None:
     site.routes["/robots.txt"] = (503, {}, b"down for maintenance")
     site.routes["/.well-known/security.txt"] = (200, {}, b"Contact: mailto:a@example.org\n")
     docs, security = fetch_all([f"{site.origin}/docs", f"{site.origin}/.well-known/security.txt"])
@@ -284,7 +237,7 @@ def test_a_5xx_robots_txt_stops_everything_but_well_known(site: Site) -> None:
     assert (security.error, security.status) == (None, 200)
 
 
-def test_a_disallow_all_still_lets_well_known_documents_through(site: Site) -> None:
+def test_a_disallow_all_still_lets_well_known_documents_through(site: LoopbackSite) -> None:
     site.robots("User-agent: *\nDisallow: /\n")
     site.routes["/.well-known/api-catalog"] = (200, {}, b"{}")
     (catalog,) = fetch_all([f"{site.origin}/.well-known/api-catalog"])
@@ -295,19 +248,6 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class CountingBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
-        self.connects: list[tuple[str, int]] = []
-
-    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
-        self.connects.append((host, port))
-        return await self.inner.connect_tcp(host, port, *args, **kwargs)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
 
 
 def test_an_unreachable_host_is_reported_as_unreachable_not_as_robots() -> None:
@@ -322,7 +262,7 @@ def test_an_unreachable_host_is_reported_as_unreachable_not_as_robots() -> None:
     assert len(backend.connects) == 1  # the robots.txt attempt; nothing else was tried
 
 
-def test_a_redirect_into_a_disallowed_path_stops_before_it(site: Site) -> None:
+def test_a_redirect_into_a_disallowed_path_stops_before_it(site: LoopbackSite) -> None:
     site.robots("User-agent: *\nDisallow: /members\n")
     site.routes["/docs"] = (302, {"Location": "/members/docs"}, b"")
     (docs,) = fetch_all([f"{site.origin}/docs"])
@@ -332,14 +272,14 @@ def test_a_redirect_into_a_disallowed_path_stops_before_it(site: Site) -> None:
     assert site.hits["/members/docs"] == 0
 
 
-def test_robots_can_be_ignored(site: Site) -> None:
+def test_robots_can_be_ignored(site: LoopbackSite) -> None:
     site.robots("User-agent: *\nDisallow: /\n")
     (docs,) = fetch_all([f"{site.origin}/docs"], respect_robots=False)
     assert (docs.error, docs.status) == (None, 404)
     assert site.hits["/robots.txt"] == 0
 
 
-def test_robots_txt_redirects_are_followed(site: Site) -> None:
+def test_robots_txt_redirects_are_followed(site: LoopbackSite) -> None:
     site.routes["/robots.txt"] = (301, {"Location": "/real-robots.txt"}, b"")
     site.routes["/real-robots.txt"] = (200, {}, b"User-agent: *\nDisallow: /docs\n")
     (docs,) = fetch_all([f"{site.origin}/docs"])
@@ -347,13 +287,13 @@ def test_robots_txt_redirects_are_followed(site: Site) -> None:
     assert site.hits["/docs"] == 0
 
 
-def test_a_gzipped_robots_txt_is_decoded(site: Site) -> None:
+def test_a_gzipped_robots_txt_is_decoded(site: LoopbackSite) -> None:
     site.robots(gzip.compress(b"User-agent: *\nDisallow: /docs\n"), **{"Content-Encoding": "gzip"})
     (docs,) = fetch_all([f"{site.origin}/docs"])
     assert docs.error == "robots"
 
 
-def test_a_huge_robots_txt_is_read_up_to_512_kib(site: Site) -> None:
+def test_a_huge_robots_txt_is_read_up_to_512_kib(site: LoopbackSite) -> None:
     # RFC 9309 §2.5: parse at least 500 KiB. A rule in the first 512 KiB counts; one after
     # it is never seen; and the file is not refused for being long.
     padding = ("# " + "x" * 1000 + "\n") * ((ROBOTS_MAX_BYTES // 1003) + 200)
@@ -363,7 +303,7 @@ def test_a_huge_robots_txt_is_read_up_to_512_kib(site: Site) -> None:
     assert (late.error, late.status) == (None, 404)
 
 
-def test_crawl_delay_spaces_the_requests_up_to_a_cap(site: Site) -> None:
+def test_crawl_delay_spaces_the_requests_up_to_a_cap(site: LoopbackSite) -> None:
     site.robots("User-agent: *\nCrawl-delay: 60\n")
     began = time.monotonic()
     exchanges = fetch_all([f"{site.origin}/p{i}" for i in range(3)], crawl_delay_cap=0.3)
@@ -373,7 +313,7 @@ def test_crawl_delay_spaces_the_requests_up_to_a_cap(site: Site) -> None:
     assert time.monotonic() - began < 5
 
 
-def test_robots_rules_are_let_go_with_the_origins_last_declared_request(site: Site) -> None:
+def test_robots_rules_are_let_go_with_the_origins_last_declared_request(site: LoopbackSite) -> None:
     site.robots("User-agent: *\nAllow: /\n")
 
     async def go() -> None:

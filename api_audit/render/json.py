@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -33,7 +34,10 @@ def scorecard_document(card: Scorecard) -> dict[str, object]:
 
 
 def scorecard_json(card: Scorecard) -> str:
-    return json.dumps(scorecard_document(card), indent=2, ensure_ascii=False)
+    """The whole document as one string, made by the same writer the CLI streams with."""
+    out = io.StringIO()
+    write_scorecard_json(card, out)
+    return out.getvalue()
 
 
 FindingsReader = Callable[[str], Sequence[Finding]]
@@ -48,7 +52,8 @@ def write_scorecard_json(
     with `findings_for`, reading each system's findings only when it is written) keeps
     memory flat instead of building the whole string first.
     """
-    head = json.dumps({**scorecard_document(replace(card, systems=())), "systems": []}, indent=2)
+    document = {**scorecard_document(replace(card, systems=())), "systems": []}
+    head = json.dumps(document, indent=2, ensure_ascii=False)
     # the head ends with '"systems": []\n}': open the list instead and stream its items
     out.write(head[: head.rindex("[]")] + "[")
     for index, scored in enumerate(card.systems):

@@ -18,11 +18,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import httpcore
-
 from api_audit import __version__
 from api_audit.attestations import attestation_findings
 from api_audit.evaluate import evaluate, follow_up_requests
+from api_audit.guard import SocketFactory
 from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Catalogue, Exchange, Finding, Methodology, RunInfo, System
 from api_audit.plan import ProbePlan, api_origin, distinct_requests, plan_probes
@@ -54,7 +53,7 @@ def run_audit(
     *,
     options: dict[str, object] | None = None,
     on_system_done: ProgressCallback | None = None,
-    network_backend: httpcore.AsyncNetworkBackend | None = None,
+    socket_factory: SocketFactory | None = None,
 ) -> AuditResult:
     """Audit `systems` into a new run in `store` and return what was done."""
     run = store.start_run(
@@ -66,7 +65,7 @@ def run_audit(
     store.save_systems(run.id, systems)
     audit = _Audit(store, run.id, systems, methodology, on_system_done)
     try:
-        asyncio.run(audit.run(fetch_options, network_backend))
+        asyncio.run(audit.run(fetch_options, socket_factory))
     except BaseException:
         store.finish_run(run.id, status="interrupted")
         raise
@@ -129,10 +128,8 @@ class _Audit:
         """Plans are cheap and pure: made again when needed rather than kept for the run."""
         return plan_probes([system], self._methodology, random_token=self._token)
 
-    async def run(
-        self, fetch_options: FetchOptions, network_backend: httpcore.AsyncNetworkBackend | None
-    ) -> None:
-        async with HttpEngine(fetch_options, network_backend=network_backend) as engine:
+    async def run(self, fetch_options: FetchOptions, socket_factory: SocketFactory | None) -> None:
+        async with HttpEngine(fetch_options, socket_factory=socket_factory) as engine:
             keys: set[str] = set()
             for system in self._systems:
                 requests = distinct_requests(self.plans_for(system))

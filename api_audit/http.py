@@ -4,9 +4,9 @@ Vendors' servers are untrusted. Every fetch runs under a total deadline (slow-dr
 never trip httpx's per-read timeout, encode/httpx#1450); bodies are streamed raw and decoded
 here with bounded decompressors (httpx decodes without an output bound, so one brotli chunk
 can expand to 1 GiB, engineering reference §4.2); redirects are followed by hand so every hop
-is re-validated; and a network backend installed under httpx checks every resolved address
-before a socket is opened (reference §4.1). Network and server trouble never raises: it comes
-back as an `Exchange` whose `error` is one short word.
+is re-validated; and the transport under httpx (transport.py) checks every resolved address
+before a socket is opened (guard.py, reference §4.1). Network and server trouble never
+raises: it comes back as an `Exchange` whose `error` is one short word.
 
 Politeness (reference §3) is per origin: a few requests in flight, starts spaced, robots.txt
 asked first (robots.py), Retry-After honoured, and a host that keeps failing left alone.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 import ssl
 import time
 import weakref
@@ -31,16 +30,16 @@ from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 
-import httpcore
 import httpx
 
 from api_audit import USER_AGENT
+from api_audit.guard import BlockedAddressError, NameResolutionError, SocketFactory
 from api_audit.models import Exchange, FetchRequest, Hop
 from api_audit.robots import ROBOTS_DEADLINE, ROBOTS_MAX_BYTES, RobotsCache
+from api_audit.transport import AiohttpTransport
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 503})
-KEEPALIVE_CONNECTIONS = 20  # httpx's default; raising it is 5x slower (reference §2.4)
 DNS_THREADS = 32  # the default executor has cpu+4 threads and serialises lookups (§2.5)
 DETAIL_CHARS = 300
 
@@ -70,166 +69,6 @@ class FetchOptions:
     respect_robots: bool = True  # ask each origin's robots.txt first (robots.py)
     crawl_delay_cap: float = 10.0  # a robots.txt Crawl-delay stretches spacing up to this
     user_agent: str = USER_AGENT
-
-
-# --- the address guard -------------------------------------------------------------------
-
-_net = ipaddress.ip_network
-
-# Refused even with allow_private: nothing on a link-local or metadata address is a vendor.
-_METADATA = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
-_LINK_LOCAL = (_net("169.254.0.0/16"), _net("fe80::/10"))
-
-# Allowed only with allow_private.
-_PRIVATE = (
-    _net("127.0.0.0/8"),
-    _net("10.0.0.0/8"),
-    _net("172.16.0.0/12"),
-    _net("192.168.0.0/16"),
-    _net("::1/128"),
-    _net("fc00::/7"),
-)
-
-# Refused on top of `not is_global`: Python 3.11's is_global calls several of these global
-# (CVE-2024-4032, fixed in 3.12.4), and the transition prefixes can reach any IPv4 address.
-_DENY = (
-    _net("0.0.0.0/8"),
-    _net("100.64.0.0/10"),
-    _net("192.0.0.0/24"),
-    _net("198.18.0.0/15"),
-    _net("169.254.0.0/16"),
-    _net("::/96"),  # IPv4-compatible (deprecated, RFC 4291 §2.5.5.1)
-    _net("64:ff9b::/96"),
-    _net("64:ff9b:1::/48"),
-    _net("2002::/16"),
-    _net("2001::/32"),
-    _net("fec0::/10"),
-    _net("fe80::/10"),
-)
-_NAT64 = _net("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
-_SIX_TO_FOUR = _net("2002::/16")  # RFC 3056: the IPv4 address is bits 16-48
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def check_address(ip: str, allow_private: bool) -> str | None:
-    """Why we refuse to connect to `ip`, or None when it may be used."""
-    try:
-        address: IPAddress = ipaddress.ip_address(ip.split("%", 1)[0])
-    except ValueError:
-        return f"{ip!r} is not an IP address"
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    reason = _never_allowed(address)
-    if reason is None and (embedded := _embedded_ipv4(address)) is not None:
-        inner = check_address(str(embedded), allow_private)
-        reason = f"{address} embeds {embedded}: {inner}" if inner else None
-    if reason is not None:
-        return reason
-    if allow_private and any(address in net for net in _PRIVATE):
-        return None
-    if any(address in net for net in _DENY) or address.is_reserved or not address.is_global:
-        return f"{address} is not a public address"
-    return None
-
-
-def _never_allowed(address: IPAddress) -> str | None:
-    """Refused even with allow_private: nothing there is a vendor's server."""
-    if address in _METADATA:
-        return f"{address} is a cloud metadata address"
-    if address.is_unspecified or address.is_multicast:
-        return f"{address} is an unspecified or multicast address"
-    if any(address in net for net in _LINK_LOCAL):
-        return f"{address} is link-local"
-    return None
-
-
-def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    if not isinstance(address, ipaddress.IPv6Address):
-        return None
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if address in _SIX_TO_FOUR:
-        return ipaddress.IPv4Address((int(address) >> 80) & 0xFFFFFFFF)
-    return None
-
-
-class BlockedAddressError(httpcore.ConnectError):
-    """The guard refused a destination; httpx re-raises it as ConnectError `from` this."""
-
-
-class NameResolutionError(httpcore.ConnectError):
-    """The host name did not resolve (or the lookup timed out)."""
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves once, refuses the name if any answer is not allowed, then connects to the
-    checked IP literal, so a second lookup cannot rebind it. TLS still verifies and sends SNI
-    for the host name: httpcore takes server_hostname from the request's origin."""
-
-    def __init__(
-        self, inner: httpcore.AsyncNetworkBackend, *, allow_private: bool, dns_timeout: float
-    ) -> None:
-        self._inner = inner
-        self._allow_private = allow_private
-        self._dns_timeout = dns_timeout
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await self._resolve(host, port, timeout)
-        for ip in addresses:
-            reason = check_address(ip, self._allow_private)
-            if reason is not None:
-                where = "" if ip == host else f"{host} resolves to {ip}: "
-                raise BlockedAddressError(f"blocked {where}{reason}")
-        failure: Exception = httpcore.ConnectError(f"no address for {host}")
-        for ip in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    ip, port, timeout, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        raise failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddressError(f"unix socket {path}: unix sockets are not allowed")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-    async def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            pass
-        else:
-            return [host]  # a literal needs no lookup
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout or self._dns_timeout):
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except TimeoutError:
-            raise NameResolutionError(f"lookup of {host} timed out") from None
-        except (socket.gaierror, UnicodeError) as exc:
-            raise NameResolutionError(f"{host} does not resolve: {exc}") from None
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        if not addresses:
-            raise NameResolutionError(f"{host} has no addresses")
-        return addresses
 
 
 # --- Retry-After ---------------------------------------------------------------------------
@@ -360,6 +199,7 @@ class _Response:
     location: str | None = None  # set on a redirect that should be followed
     retry: bool = False  # a 429/503 whose Retry-After we wait out and retry once
     pause: float = 0.0  # seconds the server asked the whole host to wait (Retry-After, capped)
+    tls_version: str | None = None  # as negotiated, e.g. "TLSv1.3"; None over plain http
 
 
 @dataclass
@@ -411,14 +251,10 @@ class HttpEngine:
         self,
         options: FetchOptions,
         *,
-        network_backend: httpcore.AsyncNetworkBackend | None = None,
+        socket_factory: SocketFactory | None = None,
     ) -> None:
         self._options = options
-        self._guard = GuardedBackend(
-            network_backend or httpcore.AnyIOBackend(),
-            allow_private=options.allow_private,
-            dns_timeout=options.connect_timeout,
-        )
+        self._socket_factory = socket_factory  # tests record connections; None: plain sockets
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(options.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = {}
@@ -476,20 +312,11 @@ class HttpEngine:
 
     def _build_client(self) -> httpx.AsyncClient:
         options = self._options
-        limits = httpx.Limits(
+        transport = AiohttpTransport(
+            allow_private=options.allow_private,
             max_connections=options.concurrency,
-            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
-            keepalive_expiry=5,
-        )
-        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-        # httpx has no public hook for the network backend; replace its pool with one that
-        # connects through the guard (httpx/httpcore are pinned; tests prove it is in place).
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=options.concurrency,
-            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
-            keepalive_expiry=5,
-            network_backend=self._guard,
+            dns_timeout=options.connect_timeout,
+            socket_factory=self._socket_factory,
         )
         return httpx.AsyncClient(
             transport=transport,
@@ -605,6 +432,7 @@ class HttpEngine:
             error=error,
             error_detail=_one_line(detail or ""),
             started_at=trail.started_at or created_at,
+            tls_version=response.tls_version if response is not None else None,
         )
 
     async def _follow(self, request: FetchRequest, trail: _Trail, limits: _Limits) -> _Response:
@@ -719,6 +547,8 @@ class HttpEngine:
             if status in REDIRECT_STATUSES and location is not None:
                 return _Response(status, headers, location=location)
             pause = 0.0
+            tls = response.extensions.get("tls_version")
+            tls_version = tls if isinstance(tls, str) else None
             if status in RETRY_STATUSES:
                 delay = self._retry_after(response)
                 if delay is not None:
@@ -726,9 +556,9 @@ class HttpEngine:
                     if self._may_retry(trail, delay):
                         return _Response(status, headers, retry=True, pause=pause)
             if method == "HEAD":
-                return _Response(status, headers, pause=pause)
+                return _Response(status, headers, pause=pause, tls_version=tls_version)
             body = await self._read_body(response, headers, limits)
-            return _Response(status, headers, body, pause=pause)
+            return _Response(status, headers, body, pause=pause, tls_version=tls_version)
         finally:
             await response.aclose()
 
@@ -804,7 +634,53 @@ def _checked_url(text: str) -> httpx.URL:
         raise _Failure("bad_url", "URL has no host")
     if url.userinfo:
         raise _Failure("bad_url", "URL carries credentials")
+    numeric = _numeric_ipv4(url.host)
+    if numeric is not None and numeric != url.host:
+        url = url.copy_with(host=numeric)
     return url
+
+
+def _numeric_ipv4(host: str) -> str | None:
+    """The dotted-quad form of a host written as an IPv4 number in any of the forms browsers
+    accept (WHATWG URL "IPv4 parser": 2130706433, 0x7f000001, 0177.0.0.1, 127.1), so the
+    guard judges, and the request goes to, the address a browser would use. None for a
+    host name; bad_url for a numeric host that is no address (999.1.1.1)."""
+    if ":" in host:
+        return None  # an IPv6 literal (which may end in a dotted quad)
+    parts = host.split(".")
+    if parts and parts[-1] == "":
+        parts.pop()  # a trailing dot is allowed
+    if not parts or not _is_ipv4_number(parts[-1]):
+        return None  # a host name (WHATWG: the host does not "end in a number")
+    numbers = [_ipv4_number(part) for part in parts]
+    if len(numbers) > 4 or any(n is None for n in numbers):
+        raise _Failure("bad_url", f"host {host!r} is not a valid IPv4 address")
+    *head, last = [n for n in numbers if n is not None]
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+        raise _Failure("bad_url", f"host {host!r} is not a valid IPv4 address")
+    value = last
+    for index, number in enumerate(head):
+        value += number << (8 * (3 - index))
+    return str(ipaddress.IPv4Address(value))
+
+
+def _is_ipv4_number(label: str) -> bool:
+    lowered = label.lower()
+    if lowered.startswith("0x"):
+        return all(c in "0123456789abcdef" for c in lowered[2:])
+    return label.isascii() and label.isdigit()
+
+
+def _ipv4_number(label: str) -> int | None:
+    lowered = label.lower()
+    try:
+        if lowered.startswith("0x"):
+            return int(lowered[2:] or "0", 16)
+        if len(lowered) > 1 and lowered.startswith("0"):
+            return int(lowered[1:], 8)
+        return int(lowered, 10)
+    except ValueError:
+        return None
 
 
 def _resolve_location(base: httpx.URL, location: str) -> str:

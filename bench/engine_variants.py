@@ -6,15 +6,13 @@ evaluation or rendering, so the numbers are the HTTP engine's alone. Each varian
 its own child process pinned to CPU1 (the server on CPU0), against a fresh server; the
 variants are applied in that child only, by patching at run time; no project file changes:
 
-    as-is             the engine as shipped
-    keepalive         max_keepalive_connections = concurrency (httpcore's pool otherwise
-                      closes every idle connection once more than 20 are open, so nothing
-                      is reused)
-    asyncio-backend   a lean asyncio network backend (a Protocol-based stream) under the
-                      address guard instead of httpcore's AnyIOBackend
-    keepalive+asyncio both of the above
-    aiohttp           httpx's API over the httpx-aiohttp transport, only when the interpreter
-                      has `httpx_aiohttp` (e.g. a scratch venv; NOTE: no address guard there)
+    as-is             the engine as shipped (httpx API over api_audit/transport.py: aiohttp's
+                      connector, address guard in its resolver and socket factory)
+    httpx-transport   httpx's own transport (httpcore pool, its default limits: 20 kept
+                      alive), the engine's transport before the switch; NOTE: no address
+                      guard (the old guard, a wrapped httpcore backend, is in git history)
+    httpx-aiohttp     httpx's API over the third-party httpx-aiohttp transport, only when
+                      the interpreter has `httpx_aiohttp` (a scratch venv); no address guard
 
     .venv/bin/python bench/engine_variants.py --systems 200 --repeat 3
 """
@@ -29,7 +27,6 @@ import json
 import os
 import resource
 import secrets
-import ssl
 import statistics
 import subprocess
 import sys
@@ -53,150 +50,7 @@ from _common import (
 )
 from make_catalogue import build
 
-VARIANTS = ("as-is", "keepalive", "asyncio-backend", "keepalive+asyncio", "aiohttp")
-
-
-# --- a lean asyncio network backend for httpcore ------------------------------------------
-
-
-def _lean_backend() -> typing.Any:
-    import httpcore
-    from httpcore._utils import is_socket_readable
-
-    class _Protocol(asyncio.Protocol):
-        def __init__(self) -> None:
-            self.buffer = bytearray()
-            self.waiter: asyncio.Future[None] | None = None
-            self.eof = False
-            self.error: Exception | None = None
-            self.transport: asyncio.Transport | None = None
-
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = typing.cast(asyncio.Transport, transport)
-
-        def data_received(self, data: bytes) -> None:
-            self.buffer += data
-            self._wake()
-
-        def eof_received(self) -> bool:
-            self.eof = True
-            self._wake()
-            return False
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self.eof = True
-            self.error = exc
-            self._wake()
-
-        def _wake(self) -> None:
-            waiter = self.waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-
-    class Stream(httpcore.AsyncNetworkStream):
-        def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
-            self._transport = transport
-            self._protocol = protocol
-
-        async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-            p = self._protocol
-            if not p.buffer and not p.eof:
-                p.waiter = asyncio.get_running_loop().create_future()
-                try:
-                    async with asyncio.timeout(timeout):
-                        await p.waiter
-                except TimeoutError:
-                    raise httpcore.ReadTimeout("read timed out") from None
-                finally:
-                    p.waiter = None
-            if p.buffer:
-                data = bytes(p.buffer[:max_bytes])
-                del p.buffer[:max_bytes]
-                return data
-            if p.error is not None:
-                raise httpcore.ReadError(str(p.error))
-            return b""
-
-        async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-            if not buffer:
-                return
-            if self._transport.is_closing():
-                raise httpcore.WriteError("connection closed")
-            self._transport.write(buffer)
-
-        async def aclose(self) -> None:
-            self._transport.close()
-
-        async def start_tls(
-            self,
-            ssl_context: ssl.SSLContext,
-            server_hostname: str | None = None,
-            timeout: float | None = None,
-        ) -> httpcore.AsyncNetworkStream:
-            loop = asyncio.get_running_loop()
-            try:
-                async with asyncio.timeout(timeout):
-                    transport = await loop.start_tls(
-                        self._transport,
-                        self._protocol,
-                        ssl_context,
-                        server_hostname=server_hostname,
-                    )
-            except (OSError, ssl.SSLError, TimeoutError) as exc:
-                self._transport.close()
-                raise httpcore.ConnectError(str(exc)) from None
-            return Stream(typing.cast(asyncio.Transport, transport), self._protocol)
-
-        def get_extra_info(self, info: str) -> typing.Any:
-            sock = self._transport.get_extra_info("socket")
-            if info == "is_readable":
-                return sock is not None and is_socket_readable(sock)
-            if info == "socket":
-                return sock
-            if info == "ssl_object":
-                return self._transport.get_extra_info("ssl_object")
-            if info == "client_addr":
-                return self._transport.get_extra_info("sockname")
-            if info == "server_addr":
-                return self._transport.get_extra_info("peername")
-            return None
-
-    class LeanAsyncioBackend(httpcore.AsyncNetworkBackend):
-        async def connect_tcp(
-            self,
-            host: str,
-            port: int,
-            timeout: float | None = None,
-            local_address: str | None = None,
-            socket_options: typing.Any = None,
-        ) -> httpcore.AsyncNetworkStream:
-            loop = asyncio.get_running_loop()
-            try:
-                async with asyncio.timeout(timeout):
-                    transport, protocol = await loop.create_connection(
-                        _Protocol,
-                        host,
-                        port,
-                        local_addr=(local_address, 0) if local_address else None,
-                    )
-            except TimeoutError:
-                raise httpcore.ConnectTimeout(f"connect to {host}:{port} timed out") from None
-            except OSError as exc:
-                raise httpcore.ConnectError(str(exc)) from None
-            sock = transport.get_extra_info("socket")
-            for option in socket_options or ():
-                sock.setsockopt(*option)
-            return Stream(typing.cast(asyncio.Transport, transport), protocol)
-
-        async def connect_unix_socket(
-            self, path: str, timeout: float | None = None, socket_options: typing.Any = None
-        ) -> httpcore.AsyncNetworkStream:
-            raise httpcore.ConnectError("unix sockets are not supported")
-
-        async def sleep(self, seconds: float) -> None:
-            await asyncio.sleep(seconds)
-
-    return LeanAsyncioBackend()
+VARIANTS = ("as-is", "httpx-transport", "httpx-aiohttp")
 
 
 # --- the child: one variant, one measurement -----------------------------------------------
@@ -211,26 +65,38 @@ def child(args: argparse.Namespace) -> dict[str, object]:
     sys.path.insert(0, str(ROOT))
     import httpx
 
-    from api_audit import http as engine_module
     from api_audit.catalogue import load_catalogue, select_systems
     from api_audit.http import FetchOptions, HttpEngine
     from api_audit.plan import distinct_requests, plan_probes
     from api_audit.probes import load_methodology
 
     variant = args.variant
-    if variant in ("keepalive", "keepalive+asyncio"):
-        engine_module.KEEPALIVE_CONNECTIONS = args.concurrency  # type: ignore[misc]
-    backend = _lean_backend() if variant in ("asyncio-backend", "keepalive+asyncio") else None
-    if variant == "aiohttp":
+    headers = {"User-Agent": "api-audit-bench", "Accept-Encoding": "gzip, deflate"}
+    timeout = httpx.Timeout(10, connect=5, pool=None)
+    if variant == "httpx-transport":
+
+        def build_client(self: typing.Any) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(
+                    limits=httpx.Limits(max_connections=args.concurrency), trust_env=False
+                ),
+                trust_env=False,
+                follow_redirects=False,
+                timeout=timeout,
+                headers=headers,
+            )
+
+        HttpEngine._build_client = build_client  # type: ignore[method-assign]
+    elif variant == "httpx-aiohttp":
         import httpx_aiohttp  # type: ignore[import-not-found]
 
         def build_client(self: typing.Any) -> httpx.AsyncClient:
             return httpx_aiohttp.HttpxAiohttpClient(
                 trust_env=False,
                 follow_redirects=False,
-                timeout=httpx.Timeout(10, connect=5, pool=None),
+                timeout=timeout,
                 limits=httpx.Limits(max_connections=args.concurrency),
-                headers={"User-Agent": "api-audit-bench", "Accept-Encoding": "gzip, deflate"},
+                headers=headers,
             )
 
         HttpEngine._build_client = build_client  # type: ignore[method-assign]
@@ -244,7 +110,7 @@ def child(args: argparse.Namespace) -> dict[str, object]:
     errors: Counter[str] = Counter()
 
     async def main() -> int:
-        async with HttpEngine(options, network_backend=backend) as engine:
+        async with HttpEngine(options) as engine:
 
             async def one(system_plans: list[typing.Any]) -> None:
                 for exchange in await asyncio.gather(
@@ -338,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-host", type=int, default=2)
     parser.add_argument(
         "--variants",
-        default="as-is,keepalive,asyncio-backend,keepalive+asyncio",
+        default="as-is,httpx-transport",
         help=f"comma-separated, from {', '.join(VARIANTS)}",
     )
     parser.add_argument("--repeat", type=int, default=3)

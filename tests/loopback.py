@@ -1,4 +1,4 @@
-"""Test support: small HTTP servers on loopback and a network backend that counts connects.
+"""Test support: small HTTP servers on loopback, and a socket factory that notes every connect.
 
 Shared by the tests that need a real server they can steer (routes set per test, or computed
 from the path) and inspect afterwards (which paths were asked, when). The demo's simulated
@@ -8,14 +8,16 @@ test needs.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-import httpcore
+from api_audit.demo.market import QuietHTTPServer
 
 Route = tuple[int, dict[str, str], bytes]
 NOT_HERE: Route = (404, {}, b"not here")
@@ -61,8 +63,7 @@ class LoopbackSite:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
+        self.server = QuietHTTPServer((host, 0), Handler)
         self.port = int(self.server.server_address[1])
         self.origin = f"http://{host}:{self.port}"
         threading.Thread(
@@ -83,20 +84,40 @@ class LoopbackSite:
         self.server.server_close()
 
 
-class CountingBackend(httpcore.AsyncNetworkBackend):
-    """Passes connections through to httpcore's own backend, noting each (host, port)."""
+class RecordingSockets:
+    """A socket factory for `HttpEngine(socket_factory=...)`, called for every socket the
+    address guard lets through: notes each (address, port), and keeps tests off the
+    internet. Loopback is dialled as asked; a `stand_ins` address (a "public" vendor in a
+    test) is dialled on 127.0.0.1 instead; anything else is refused before a socket exists."""
 
-    def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
-        self.connects: list[tuple[str, int]] = []
+    def __init__(self, stand_ins: Iterable[str] = ()) -> None:
+        self.stand_ins = frozenset(stand_ins)
+        self.addresses: list[tuple[str, int]] = []
+        self.connects: list[str] = []  # the addresses alone, in order
 
     @property
     def ports(self) -> Counter[int]:
-        return Counter(port for _, port in self.connects)
+        return Counter(port for _, port in self.addresses)
 
-    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
-        self.connects.append((host, port))
-        return await self.inner.connect_tcp(host, port, *args, **kwargs)
+    def __call__(self, addr_info: tuple[Any, ...]) -> socket.socket:
+        family, type_, proto, _, sockaddr = addr_info
+        host, port = str(sockaddr[0]), int(sockaddr[1])
+        self.addresses.append((host, port))
+        self.connects.append(host)
+        if host in self.stand_ins:
+            return _DialsLoopback(family, type_, proto)
+        address = ipaddress.ip_address(host)
+        mapped = getattr(address, "ipv4_mapped", None)
+        if not (address.is_loopback or (mapped is not None and mapped.is_loopback)):
+            raise ConnectionRefusedError(f"test sockets: {host} is not loopback")
+        return socket.socket(family, type_, proto)
 
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
+
+class _DialsLoopback(socket.socket):
+    """Connects to 127.0.0.1 whatever IPv4 address it is asked for (same port)."""
+
+    def connect(self, address: Any) -> None:
+        super().connect(("127.0.0.1", address[1]))
+
+    def connect_ex(self, address: Any) -> int:
+        return super().connect_ex(("127.0.0.1", address[1]))

@@ -15,14 +15,20 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-import httpcore
 import pytest
-from loopback import LoopbackSite, Route
+from loopback import LoopbackSite, RecordingSockets, Route
 
-from api_audit.http import FetchOptions, GuardedBackend, HttpEngine, check_address
+from api_audit.guard import (
+    BlockedAddressError,
+    GuardedResolver,
+    check_address,
+    guarded_socket_factory,
+)
+from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Exchange, FetchRequest
+from api_audit.transport import AiohttpTransport
 
-PUBLIC = "8.8.8.8"  # never contacted: the backend below connects to 127.0.0.1 instead
+PUBLIC = "8.8.8.8"  # never contacted: the test sockets dial 127.0.0.1 instead
 LOOPBACK_LITERALS = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 
 # The fake resolver's answers.
@@ -33,25 +39,6 @@ FAKE_DNS = {
     "intranet.vendor.test": ["127.0.0.1"],
     "tenant.vendor.test": ["10.1.2.3"],
 }
-
-
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """Opens sockets to loopback only (PUBLIC is mapped there), noting every request."""
-
-    def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
-        self.connects: list[str] = []
-
-    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
-        self.connects.append(host)
-        if host == PUBLIC:
-            host = "127.0.0.1"
-        elif host not in LOOPBACK_LITERALS:
-            raise httpcore.ConnectError(f"test backend: {host} is not loopback")
-        return await self.inner.connect_tcp(host, port, *args, **kwargs)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
 
 
 def _ok_or_redirect(path: str) -> Route:
@@ -70,7 +57,7 @@ def port() -> Iterator[int]:
 
 
 def fetch(url: str, *, allow_private: bool) -> tuple[Exchange, list[str]]:
-    backend = RecordingBackend()
+    backend = RecordingSockets(stand_ins=[PUBLIC])
 
     async def go() -> Exchange:
         loop = asyncio.get_running_loop()
@@ -86,7 +73,7 @@ def fetch(url: str, *, allow_private: bool) -> tuple[Exchange, list[str]]:
 
         loop.getaddrinfo = fake_getaddrinfo  # type: ignore[method-assign]
         options = FetchOptions(allow_private=allow_private, connect_timeout=2, deadline=5)
-        async with HttpEngine(options, network_backend=backend) as engine:
+        async with HttpEngine(options, socket_factory=backend) as engine:
             return await engine.fetch(FetchRequest(url))
 
     exchange = asyncio.run(go())
@@ -196,19 +183,46 @@ def test_a_blocked_name_says_what_it_resolved_to() -> None:
 
 
 def test_guard_is_installed_under_httpx() -> None:
-    """httpx has no public hook for the backend; this breaks loudly if its pool changes."""
+    """The engine's client sends through the guarded transport, and its connector has both
+    checks: the resolver for names and the socket factory for every address."""
 
-    async def go() -> object:
+    async def go() -> tuple[object, object]:
         async with HttpEngine(FetchOptions()) as engine:
-            return engine._client._transport._pool._network_backend  # type: ignore[union-attr]
+            transport = engine._client._transport  # type: ignore[union-attr]
+            assert isinstance(transport, AiohttpTransport)
+            connector = transport.connector
+            return connector._resolver, connector._socket_factory
 
-    assert isinstance(asyncio.run(go()), GuardedBackend)
+    resolver, factory = asyncio.run(go())
+    assert isinstance(resolver, GuardedResolver)
+    assert callable(factory)
 
 
-def test_unix_sockets_are_refused() -> None:
-    guard = GuardedBackend(RecordingBackend(), allow_private=True, dns_timeout=1)
-    with pytest.raises(httpcore.ConnectError, match="unix sockets are not allowed"):
-        asyncio.run(guard.connect_unix_socket("/var/run/docker.sock"))
+def test_the_socket_factory_refuses_before_a_socket_exists() -> None:
+    sockets = RecordingSockets()
+    factory = guarded_socket_factory(allow_private=False, inner=sockets)
+    info = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 80))
+    with pytest.raises(BlockedAddressError, match="cloud metadata address"):
+        factory(info)
+    assert sockets.connects == []
+
+
+def test_the_resolver_refuses_a_name_with_any_bad_answer() -> None:
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+
+        async def fake(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))
+                for ip in ("93.184.215.14", "10.0.0.7")
+            ]
+
+        loop.getaddrinfo = fake  # type: ignore[method-assign]
+        resolver = GuardedResolver(allow_private=False, timeout=1)
+        await resolver.resolve("split.vendor.test", 443)
+
+    with pytest.raises(BlockedAddressError, match=r"split.vendor.test resolves to 10\.0\.0\.7"):
+        asyncio.run(go())
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import httpcore
 import pytest
-from loopback import CountingBackend, LoopbackSite, Route
+from loopback import LoopbackSite, RecordingSockets, Route
 
 from api_audit import audit as audit_module
 from api_audit.audit import SYSTEMS_PER_SLOT, interleave_by_origin, run_audit
@@ -92,7 +91,7 @@ def audit(
     systems: list[System],
     methodology: Methodology,
     options: FetchOptions,
-    backend: httpcore.AsyncNetworkBackend | None = None,
+    backend: RecordingSockets | None = None,
 ) -> tuple[Store, int, list[System]]:
     store = Store.open(":memory:")
     done: list[System] = []
@@ -103,7 +102,7 @@ def audit(
         methodology,
         options,
         on_system_done=lambda system, findings: done.append(system),
-        network_backend=backend,
+        socket_factory=backend,
     )
     return store, result.run.id, done
 
@@ -178,7 +177,7 @@ def test_a_host_that_never_answers_costs_a_bounded_share_of_the_run(
     silent = [replace(s, id=f"silent-{s.id}") for s in systems_on([black_hole], 12)]
     systems = silent + systems_on([h.origin for h in hosts], 12)
     deadline = 1.0
-    backend = CountingBackend()
+    backend = RecordingSockets()
     options = FetchOptions(
         allow_private=True,
         deadline=deadline,

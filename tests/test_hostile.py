@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpcore
 import pytest
 import yaml
+from loopback import RecordingSockets
 
+from api_audit import guard
 from api_audit.cli import main
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -265,7 +266,7 @@ def build_sites(tls: bool) -> list[Site]:
             {"spec": "/openapi.json"},
             r"not valid JSON",
         ),
-        Site("short-body", {"/docs": short_body}, {"docs": "/docs"}, r"complete message body"),
+        Site("short-body", {"/docs": short_body}, {"docs": "/docs"}, r"incomplete body: .* 100 of"),
         Site(
             "yaml-bomb",
             {"/openapi.yaml": static(200, YAML_BOMB.encode(), Content_Type="application/yaml")},
@@ -428,27 +429,11 @@ def _self_signed(folder: Path) -> ssl.SSLContext | None:
 @contextlib.contextmanager
 def recorded_connections(public_to_loopback: bool = False) -> Iterator[list[str]]:
     """Every address the guard lets through to open a socket, in order; anything but loopback
-    (and PUBLIC, which is redirected to loopback) is refused here, so nothing leaves."""
-    connects: list[str] = []
-    real_backend = httpcore.AnyIOBackend
-
-    class Recording(httpcore.AsyncNetworkBackend):
-        def __init__(self) -> None:
-            self.inner = real_backend()
-
-        async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
-            connects.append(host)
-            target = "127.0.0.1" if public_to_loopback and host == PUBLIC else host
-            if target not in LOOPBACK:
-                raise httpcore.ConnectError(f"test backend refuses {host}")
-            return await self.inner.connect_tcp(target, port, *args, **kwargs)
-
-        async def sleep(self, seconds: float) -> None:
-            await self.inner.sleep(seconds)
-
+    (and PUBLIC, which is dialled on loopback) is refused here, so nothing leaves."""
+    sockets = RecordingSockets(stand_ins=[PUBLIC] if public_to_loopback else [])
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(httpcore, "AnyIOBackend", Recording)
-        yield connects
+        patch.setattr(guard, "open_socket", sockets)
+        yield sockets.connects
 
 
 @dataclass

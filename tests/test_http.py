@@ -17,8 +17,8 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-import httpcore
 import pytest
+from loopback import RecordingSockets
 
 from api_audit.http import FetchOptions, HttpEngine, parse_retry_after
 from api_audit.models import Exchange, FetchRequest
@@ -243,28 +243,13 @@ def servers(_running_servers: Servers) -> Servers:
 
 def fetch(url: str, **options: Any) -> Exchange:
     options.setdefault("allow_private", True)
-    backend = options.pop("network_backend", None)
+    sockets = options.pop("socket_factory", None)
 
     async def go() -> Exchange:
-        async with HttpEngine(FetchOptions(**options), network_backend=backend) as engine:
+        async with HttpEngine(FetchOptions(**options), socket_factory=sockets) as engine:
             return await engine.fetch(FetchRequest(url))
 
     return run(go())
-
-
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """The real backend, noting every address a socket is opened to."""
-
-    def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
-        self.connects: list[str] = []
-
-    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
-        self.connects.append(host)
-        return await self.inner.connect_tcp(host, port, *args, **kwargs)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
 
 
 # --- normal fetches and redirects ----------------------------------------------------------
@@ -349,8 +334,8 @@ def test_redirect_to_a_file_url_is_bad_url(servers: Servers) -> None:
     "url", ["ftp://example.com/", "http://user:pw@example.com/", "http:///nohost", "not a url"]
 )
 def test_bad_urls_are_refused_before_any_io(url: str) -> None:
-    backend = RecordingBackend()
-    assert fetch(url, network_backend=backend).error == "bad_url"
+    backend = RecordingSockets()
+    assert fetch(url, socket_factory=backend).error == "bad_url"
     assert backend.connects == []
 
 
@@ -554,11 +539,11 @@ def test_a_retry_after_wait_is_not_counted_against_the_deadline(servers: Servers
 
 def test_a_host_that_keeps_failing_is_left_alone() -> None:
     origin = f"http://127.0.0.1:{_closed_port()}"
-    backend = RecordingBackend()
+    backend = RecordingSockets()
 
     async def go() -> list[Exchange]:
         options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=3)
-        async with HttpEngine(options, network_backend=backend) as engine:
+        async with HttpEngine(options, socket_factory=backend) as engine:
             return [await engine.fetch(FetchRequest(f"{origin}/p{i}")) for i in range(6)]
 
     exchanges = run(go())
@@ -572,11 +557,11 @@ def test_a_host_that_keeps_failing_is_left_alone() -> None:
 
 def test_the_budget_holds_for_concurrent_requests_too() -> None:
     origin = f"http://127.0.0.1:{_closed_port()}"
-    backend = RecordingBackend()
+    backend = RecordingSockets()
 
     async def go() -> list[Exchange]:
         options = FetchOptions(allow_private=True, per_host=2, host_error_budget=3)
-        async with HttpEngine(options, network_backend=backend) as engine:
+        async with HttpEngine(options, socket_factory=backend) as engine:
             urls = [f"{origin}/p{i}" for i in range(40)]
             return await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls))
 
@@ -587,11 +572,11 @@ def test_the_budget_holds_for_concurrent_requests_too() -> None:
 
 def test_with_no_budget_every_request_is_tried() -> None:
     origin = f"http://127.0.0.1:{_closed_port()}"
-    backend = RecordingBackend()
+    backend = RecordingSockets()
 
     async def go() -> list[Exchange]:
         options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=0)
-        async with HttpEngine(options, network_backend=backend) as engine:
+        async with HttpEngine(options, socket_factory=backend) as engine:
             return [await engine.fetch(FetchRequest(f"{origin}/p{i}")) for i in range(5)]
 
     assert {e.error for e in run(go())} == {"connect"}

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from loopback import CountingBackend, LoopbackSite
+from loopback import LoopbackSite, RecordingSockets
 
 from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Exchange, FetchRequest
@@ -201,10 +201,10 @@ def site() -> Iterator[LoopbackSite]:
 
 def fetch_all(urls: list[str], **options: Any) -> list[Exchange]:
     options.setdefault("allow_private", True)
-    backend = options.pop("network_backend", None)
+    sockets = options.pop("socket_factory", None)
 
     async def go() -> list[Exchange]:
-        async with HttpEngine(FetchOptions(**options), network_backend=backend) as engine:
+        async with HttpEngine(FetchOptions(**options), socket_factory=sockets) as engine:
             return list(await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls)))
 
     return asyncio.run(go())
@@ -252,9 +252,9 @@ def _closed_port() -> int:
 
 def test_an_unreachable_host_is_reported_as_unreachable_not_as_robots() -> None:
     origin = f"http://127.0.0.1:{_closed_port()}"
-    backend = CountingBackend()
+    backend = RecordingSockets()
     paths = ["/docs", "/api", "/.well-known/security.txt"]
-    exchanges = fetch_all([origin + path for path in paths], network_backend=backend)
+    exchanges = fetch_all([origin + path for path in paths], socket_factory=backend)
     assert {e.error for e in exchanges} == {"connect"}
     for exchange in exchanges:
         assert exchange.error_detail.startswith("robots.txt could not be fetched, so /")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -319,11 +321,22 @@ class RunningMarket:
         return path
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threaded server that says nothing when a client hangs up mid-exchange (the audit
+    closes connections whose bodies it stopped reading); other handler errors still print."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def serve_market(suppliers: tuple[Supplier, ...] | None = None) -> Iterator[RunningMarket]:
     """Start one server per reachable supplier; stop them all on exit."""
     suppliers = suppliers if suppliers is not None else default_suppliers()
-    servers: list[ThreadingHTTPServer] = []
+    servers: list[QuietHTTPServer] = []
     origins: dict[str, str] = {}
     try:
         for supplier in suppliers:
@@ -331,8 +344,7 @@ def serve_market(suppliers: tuple[Supplier, ...] | None = None) -> Iterator[Runn
                 port = _closed_port(supplier.host)
                 origins[supplier.system_id] = f"http://{supplier.host}:{port}"
                 continue
-            server = ThreadingHTTPServer((supplier.host, 0), _handler_for(supplier))
-            server.daemon_threads = True
+            server = QuietHTTPServer((supplier.host, 0), _handler_for(supplier))
             servers.append(server)
             # a short poll so shutdown() returns at once instead of after up to 0.5 s per server
             threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()

@@ -71,35 +71,22 @@ def child(args: argparse.Namespace) -> dict[str, object]:
     from api_audit.probes import load_methodology
 
     variant = args.variant
-    headers = {"User-Agent": "api-audit-bench", "Accept-Encoding": "gzip, deflate"}
-    timeout = httpx.Timeout(10, connect=5, pool=None)
-    if variant == "httpx-transport":
 
-        def build_client(self: typing.Any) -> httpx.AsyncClient:
-            return httpx.AsyncClient(
-                transport=httpx.AsyncHTTPTransport(
-                    limits=httpx.Limits(max_connections=args.concurrency), trust_env=False
-                ),
-                trust_env=False,
-                follow_redirects=False,
-                timeout=timeout,
-                headers=headers,
-            )
+    def httpx_transport() -> httpx.AsyncBaseTransport:
+        limits = httpx.Limits(max_connections=args.concurrency)
+        return httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
 
-        HttpEngine._build_client = build_client  # type: ignore[method-assign]
-    elif variant == "httpx-aiohttp":
+    def httpx_aiohttp_transport() -> httpx.AsyncBaseTransport:
         import httpx_aiohttp  # type: ignore[import-not-found]
 
-        def build_client(self: typing.Any) -> httpx.AsyncClient:
-            return httpx_aiohttp.HttpxAiohttpClient(
-                trust_env=False,
-                follow_redirects=False,
-                timeout=timeout,
-                limits=httpx.Limits(max_connections=args.concurrency),
-                headers=headers,
-            )
+        return httpx_aiohttp.AiohttpTransport()  # type: ignore[no-any-return]
 
-        HttpEngine._build_client = build_client  # type: ignore[method-assign]
+    # None: the engine's own guarded transport
+    make_transport = {
+        "as-is": None,
+        "httpx-transport": httpx_transport,
+        "httpx-aiohttp": httpx_aiohttp_transport,
+    }[variant]
 
     systems = select_systems(load_catalogue(args.catalogue))
     plans = plan_probes(systems, load_methodology(None), random_token=secrets.token_hex(8))
@@ -110,7 +97,7 @@ def child(args: argparse.Namespace) -> dict[str, object]:
     errors: Counter[str] = Counter()
 
     async def main() -> int:
-        async with HttpEngine(options) as engine:
+        async with HttpEngine(options, transport=make_transport) as engine:
 
             async def one(system_plans: list[typing.Any]) -> None:
                 for exchange in await asyncio.gather(

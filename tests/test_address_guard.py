@@ -183,12 +183,12 @@ def test_a_blocked_name_says_what_it_resolved_to() -> None:
 
 
 def test_guard_is_installed_under_httpx() -> None:
-    """The engine's client sends through the guarded transport, and its connector has both
-    checks: the resolver for names and the socket factory for every address."""
+    """The engine sends through the guarded transport, and its connector has both checks:
+    the resolver for names and the socket factory for every address."""
 
     async def go() -> tuple[object, object]:
         async with HttpEngine(FetchOptions()) as engine:
-            transport = engine._client._transport  # type: ignore[union-attr]
+            transport = engine._transport
             assert isinstance(transport, AiohttpTransport)
             connector = transport.connector
             return connector._resolver, connector._socket_factory

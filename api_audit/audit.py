@@ -137,7 +137,7 @@ class _Audit:
                 keys.update(r.key for r in requests)
             self.distinct_requests = len(keys)
             del keys
-            queue = iter(interleave_by_origin(self._systems))
+            queue = enumerate(interleave_by_origin(self._systems))
             workers = max(1, min(len(self._systems), fetch_options.concurrency * SYSTEMS_PER_SLOT))
             tasks = [asyncio.create_task(self._work(engine, queue)) for _ in range(workers)]
             try:
@@ -150,13 +150,17 @@ class _Audit:
             finally:
                 self.requests_sent = engine.requests_sent
 
-    async def _work(self, engine: HttpEngine, queue: Iterator[System]) -> None:
-        for system in queue:  # workers share one iterator: each system is taken once
-            await self._audit_system(engine, system)
+    async def _work(self, engine: HttpEngine, queue: Iterator[tuple[int, System]]) -> None:
+        for place, system in queue:  # workers share one iterator: each system is taken once
+            await self._audit_system(engine, system, place)
 
-    async def _audit_system(self, engine: HttpEngine, system: System) -> None:
+    async def _audit_system(self, engine: HttpEngine, system: System, place: int) -> None:
+        # `place` orders this system's requests against other systems' when they queue for
+        # a slot: systems started first finish first, follow-ups and redirect hops included.
         plans = self.plans_for(system)
-        fetched = await asyncio.gather(*(engine.fetch(r) for r in distinct_requests(plans)))
+        fetched = await asyncio.gather(
+            *(engine.fetch(r, priority=place) for r in distinct_requests(plans))
+        )
         exchanges: dict[str, Exchange] = {}
         for exchange in fetched:
             self._keep_exchange(exchange)
@@ -166,7 +170,9 @@ class _Audit:
         # Follow-ups are not declared to the engine, so it keeps them for the run: a link
         # shared by many systems (a vendor's docs) is still fetched only once.
         follow_ups = follow_up_requests(plans, exchanges, now=now)
-        for exchange in await asyncio.gather(*(engine.fetch(r) for r in follow_ups)):
+        for exchange in await asyncio.gather(
+            *(engine.fetch(r, priority=place) for r in follow_ups)
+        ):
             self._keep_exchange(exchange)
             exchanges[exchange.request.key] = exchange
         findings = [evaluate(plan, exchanges, now=now) for plan in plans]

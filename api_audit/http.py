@@ -17,13 +17,17 @@ it would ask for it (`HttpEngine.expect`) has it.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import ipaddress
+import itertools
 import ssl
 import time
 import weakref
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -234,6 +238,58 @@ class _Trail:
             self.deadline.reschedule(asyncio.get_running_loop().time() + self.left)
 
 
+class _Slots:
+    """A semaphore whose freed slot goes to the waiter with the lowest ticket (first come,
+    first served among equal tickets).
+
+    The engine gives every fetch the ticket of the system that asked for it (`priority`),
+    and the fetch's redirect hops, retries and robots.txt inherit it. So work already
+    started is finished first: a login wall's second hop or a docs page's follow-up does
+    not queue behind every request of every system started after it. With a plain FIFO
+    semaphore such hops waited ~1 s behind hundreds of fresh requests, their systems held
+    their places in the audit's window meanwhile, and throughput sagged (bench/README.md).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @asynccontextmanager
+    async def hold(self, ticket: int) -> AsyncIterator[None]:
+        await self._acquire(ticket)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, ticket: int) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (ticket, next(self._order), waiter))
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed a slot just as we were cancelled: pass it on
+            raise  # an unserved waiter stays in the heap, done, and is skipped later
+
+    def _release(self) -> None:
+        while self._waiters:
+            _, _, waiter = heapq.heappop(self._waiters)
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes straight to this waiter
+                return
+        self._free += 1
+
+
+# The ticket of the fetch running in this task (see _Slots); robots.txt lookups started by
+# a fetch run in tasks that copy this context, so they inherit it.
+_TICKET: ContextVar[int | None] = ContextVar("api_audit_fetch_ticket", default=None)
+
+
 _loops_with_executor: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
@@ -261,8 +317,9 @@ class HttpEngine:
         self._timeout = httpx.Timeout(
             options.read_timeout, connect=options.connect_timeout, pool=None
         ).as_dict()
-        self._global = asyncio.Semaphore(options.concurrency)
-        self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._global = _Slots(options.concurrency)
+        self._per_host: dict[str, _Slots] = {}
+        self._tickets = itertools.count(1 << 40)  # fetches given no priority: after all given
         self._next_start: dict[str, float] = {}
         self._intervals: dict[str, float] = {}  # origin -> spacing a Crawl-delay asked for
         self._failures: dict[str, int] = {}  # origin -> network errors in a row
@@ -352,12 +409,16 @@ class HttpEngine:
             if origin is not None:
                 self._origin_demand[origin] = self._origin_demand.get(origin, 0) + 1
 
-    async def fetch(self, request: FetchRequest) -> Exchange:
+    async def fetch(self, request: FetchRequest, *, priority: int | None = None) -> Exchange:
         """Never raises for network/server trouble: returns an Exchange with `error` set.
-        Concurrent or later calls with an equal `request.key` share one fetch (see expect)."""
+        Concurrent or later calls with an equal `request.key` share one fetch (see expect).
+
+        `priority`: lower goes first when requests queue for a slot (the audit passes each
+        system's place in its queue, so systems started first finish first); fetches given
+        none queue after all that were, first come first served."""
         task = self._fetches.get(request.key)
         if task is None:
-            task = asyncio.create_task(self._fetch_once(request, self._page))
+            task = asyncio.create_task(self._fetch_once(request, self._page, priority))
             self._fetches[request.key] = task
             self._running.add(task)
             task.add_done_callback(self._running.discard)
@@ -390,7 +451,13 @@ class HttpEngine:
     async def _fetch_robots(self, url: str) -> Exchange:
         return await self._fetch_once(FetchRequest(url, accept="text/plain"), self._robots_limits)
 
-    async def _fetch_once(self, request: FetchRequest, limits: _Limits) -> Exchange:
+    async def _fetch_once(
+        self, request: FetchRequest, limits: _Limits, priority: int | None = None
+    ) -> Exchange:
+        ticket = priority if priority is not None else _TICKET.get()
+        if ticket is None:
+            ticket = next(self._tickets)  # first come, first served after all given ones
+        _TICKET.set(ticket)  # this task's own context: its hops and robots.txt inherit it
         created_at = _utc_now()
         began = time.perf_counter()
         deadline = asyncio.timeout(None)  # started by the first request on the wire
@@ -483,12 +550,14 @@ class HttpEngine:
         self._check_budget(origin)
         host_limit = self._per_host.get(origin)
         if host_limit is None:
-            host_limit = self._per_host[origin] = asyncio.Semaphore(self._options.per_host)
+            host_limit = self._per_host[origin] = _Slots(self._options.per_host)
+        ticket = _TICKET.get()
+        assert ticket is not None, "set by _fetch_once"
         # Host slot first, then the global one, so a busy host never holds global slots idle.
-        async with host_limit:
+        async with host_limit.hold(ticket):
             self._check_budget(origin)  # it may have run out while this request queued
             await self._wait_turn(origin)
-            async with self._global:
+            async with self._global.hold(ticket):
                 trail.run_clock(limits.deadline)
                 response = await self._send(method, url, accept, trail, limits)
         if response.pause > 0:

@@ -139,8 +139,14 @@ class _Body(httpx.AsyncByteStream):
 
 
 def _tls_version(response: aiohttp.ClientResponse) -> str | None:
-    connection = response.connection
-    transport = connection.transport if connection is not None else None
+    """The TLS version the response came over, or None (plain http, or not known).
+
+    `response.connection` is already None when the whole body arrived with the head (aiohttp
+    hands the connection back at once), so this asks the response's protocol, which aiohttp
+    keeps as `_protocol`. Should that change, the version is simply not known: the
+    tls_version matcher says inconclusive, and tests/test_transport.py fails."""
+    protocol = getattr(response, "_protocol", None)
+    transport = getattr(protocol, "transport", None)
     ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
     return ssl_object.version() if isinstance(ssl_object, ssl.SSLObject) else None
 

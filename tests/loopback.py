@@ -9,12 +9,16 @@ test needs.
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 from api_audit.demo.market import QuietHTTPServer
@@ -34,6 +38,7 @@ class LoopbackSite:
         routes: dict[str, Route] | None = None,
         respond: Callable[[str], Route] | None = None,
         fallback: Route = NOT_HERE,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.hits: Counter[str] = Counter()
@@ -64,8 +69,10 @@ class LoopbackSite:
                 pass
 
         self.server = QuietHTTPServer((host, 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = int(self.server.server_address[1])
-        self.origin = f"http://{host}:{self.port}"
+        self.origin = f"{'https' if tls else 'http'}://{host}:{self.port}"
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -121,3 +128,19 @@ class _DialsLoopback(socket.socket):
 
     def connect_ex(self, address: Any) -> int:
         return super().connect_ex(("127.0.0.1", address[1]))
+
+
+def self_signed(folder: Path) -> tuple[Path, Path] | None:
+    """A certificate for 127.0.0.1 and its key, made with the openssl command (None when
+    there is none): no client trusts it unless told to."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key

@@ -144,12 +144,12 @@ def test_systems_in_flight_are_bounded_by_the_concurrency(
     in_flight = peak = 0
     original = audit_module._Audit._audit_system
 
-    async def counted(self: Any, engine: HttpEngine, system: System) -> None:
+    async def counted(self: Any, engine: HttpEngine, system: System, place: int) -> None:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
         try:
-            await original(self, engine, system)
+            await original(self, engine, system, place)
         finally:
             in_flight -= 1
 

@@ -18,12 +18,10 @@ import contextlib
 import io
 import json
 import re
-import shutil
 import socket
 import sqlite3
 import ssl
 import struct
-import subprocess
 import threading
 import time
 import tracemalloc
@@ -36,7 +34,7 @@ from typing import Any
 
 import pytest
 import yaml
-from loopback import RecordingSockets
+from loopback import RecordingSockets, self_signed
 
 from api_audit import guard
 from api_audit.cli import main
@@ -411,18 +409,11 @@ class Market:
 
 def _self_signed(folder: Path) -> ssl.SSLContext | None:
     """A certificate no client trusts, made with the openssl command when there is one."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
+    made = self_signed(folder)
+    if made is None:
         return None
-    key, cert = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(*made)
     return context
 
 

@@ -515,10 +515,14 @@ def test_a_redirect_hop_queueing_behind_others_keeps_its_deadline(servers: Serve
     async def go() -> list[Exchange]:
         options = FetchOptions(allow_private=True, per_host=1, deadline=0.5)
         async with HttpEngine(options) as engine:
-            first = asyncio.create_task(engine.fetch(FetchRequest(f"{servers.url}/slow-redirect")))
-            await asyncio.sleep(0.1)  # its first hop is out; these queue before its second
+            first = asyncio.create_task(
+                engine.fetch(FetchRequest(f"{servers.url}/slow-redirect"), priority=9)
+            )
+            await asyncio.sleep(0.1)  # its first hop is out; these go before its second
             slow = [
-                asyncio.create_task(engine.fetch(FetchRequest(f"{servers.url}/slow?r{i}")))
+                asyncio.create_task(
+                    engine.fetch(FetchRequest(f"{servers.url}/slow?r{i}"), priority=1)
+                )
                 for i in range(6)
             ]
             return [await first, *await asyncio.gather(*slow)]

@@ -1,0 +1,282 @@
+"""The engine's transport (aiohttp under httpx's API) and the engine's slot order.
+
+Real HTTP against servers on 127.0.0.1; the socket factory notes every connection made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from loopback import LoopbackSite, RecordingSockets, self_signed
+
+from api_audit.http import FetchOptions, HttpEngine, _numeric_ipv4, _Slots
+from api_audit.models import Exchange, FetchRequest
+from api_audit.transport import AiohttpTransport
+
+OPTIONS = FetchOptions(allow_private=True, respect_robots=False)
+
+
+def _endless(path: str) -> tuple[int, dict[str, str], bytes]:
+    if path == "/big":
+        return 200, {}, b"x" * (256 * 1024)
+    return 200, {"Content-Type": "text/plain"}, b"ok"
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[LoopbackSite]:
+    server = LoopbackSite(respond=_endless)
+    yield server
+    server.close()
+
+
+def fetch_all(urls: list[str], options: FetchOptions = OPTIONS, **engine: object) -> list[Exchange]:
+    async def go() -> list[Exchange]:
+        async with HttpEngine(options, **engine) as http:  # type: ignore[arg-type]
+            return [await http.fetch(FetchRequest(url)) for url in urls]
+
+    return asyncio.run(go())
+
+
+# --- connections ---------------------------------------------------------------------------
+
+
+def test_connections_are_kept_alive_for_the_next_request(site: LoopbackSite) -> None:
+    sockets = RecordingSockets()
+    exchanges = fetch_all([f"{site.origin}/a{i}" for i in range(4)], socket_factory=sockets)
+    assert [e.status for e in exchanges] == [200] * 4
+    assert len(sockets.connects) == 1
+
+
+def test_a_body_abandoned_part_way_closes_its_connection(site: LoopbackSite) -> None:
+    sockets = RecordingSockets()
+    small = FetchOptions(allow_private=True, respect_robots=False, max_wire_bytes=1024)
+    big, after = fetch_all(
+        [f"{site.origin}/big", f"{site.origin}/after"], small, socket_factory=sockets
+    )
+    assert big.error == "too_large"
+    assert (after.status, after.body) == (200, b"ok")
+    assert len(sockets.connects) == 2  # the unread rest of /big never reaches the next request
+
+
+def test_the_transport_leaves_bodies_compressed(site: LoopbackSite) -> None:
+    """Decoding is the engine's (bounded); the transport hands over what came off the wire."""
+    gzip_site = LoopbackSite(
+        routes={"/z": (200, {"Content-Encoding": "gzip"}, b"\x1f\x8b not really gzip")}
+    )
+
+    async def go() -> bytes:
+        transport = AiohttpTransport(allow_private=True, max_connections=2, dns_timeout=2)
+        try:
+            response = await transport.handle_async_request(
+                httpx.Request("GET", f"{gzip_site.origin}/z")
+            )
+            return b"".join([chunk async for chunk in response.aiter_raw()])
+        finally:
+            await transport.aclose()
+
+    try:
+        assert asyncio.run(go()) == b"\x1f\x8b not really gzip"
+    finally:
+        gzip_site.close()
+
+
+# --- TLS -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    made = self_signed(tmp_path_factory.mktemp("tls"))
+    if made is None:
+        pytest.skip("no openssl command to make a certificate")
+    return made
+
+
+def test_the_negotiated_tls_version_reaches_the_exchange(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    tls_site = LoopbackSite(routes={"/": (200, {}, b"secure")}, tls=server_side)
+    trusting = ssl.create_default_context(cafile=str(cert))
+
+    def transport() -> httpx.AsyncBaseTransport:
+        return AiohttpTransport(
+            allow_private=True, max_connections=2, dns_timeout=2, ssl_context=trusting
+        )
+
+    try:
+        (exchange,) = fetch_all([f"{tls_site.origin}/"], transport=transport)
+    finally:
+        tls_site.close()
+    assert (exchange.status, exchange.body) == (200, b"secure")
+    assert exchange.tls_version in ("TLSv1.2", "TLSv1.3")
+
+
+def test_plain_http_reports_no_tls_version(site: LoopbackSite) -> None:
+    (exchange,) = fetch_all([f"{site.origin}/plain"])
+    assert exchange.tls_version is None
+
+
+# --- numeric hosts, as browsers read them --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "dotted"),
+    [
+        ("2130706433", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0X7F.1", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("127.0.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),  # octal
+        ("169.254.43518", "169.254.169.254"),
+        ("2852039166", "169.254.169.254"),
+        ("93.184.215.14", "93.184.215.14"),
+        ("93.184.215.14.", "93.184.215.14"),
+        ("vendor.test", None),
+        ("::ffff:127.0.0.1", None),  # an IPv6 literal
+        ("123.vendor.test", None),
+    ],
+)
+def test_numeric_hosts_become_dotted_quads(host: str, dotted: str | None) -> None:
+    assert _numeric_ipv4(host) == dotted
+
+
+@pytest.mark.parametrize(
+    "host",
+    # WHATWG: "api.0x" ends in a number ("0x" is 0), so it must be an address, and is not
+    ["999.1.1.1", "1.2.3.4.5", "4294967296", "1.2.65536", "09.1.1.1", "api.0x"],
+)
+def test_numeric_hosts_that_are_no_address_are_bad_urls(host: str) -> None:
+    (exchange,) = fetch_all([f"http://{host}/"])
+    assert exchange.error == "bad_url"
+
+
+# --- slot order ----------------------------------------------------------------------------
+
+
+def test_slots_go_to_the_lowest_ticket_first_come_first_served_among_equals() -> None:
+    async def go() -> list[str]:
+        slots = _Slots(1)
+        order: list[str] = []
+
+        async def take(name: str, ticket: int) -> None:
+            async with slots.hold(ticket):
+                order.append(name)
+                await asyncio.sleep(0.01)
+
+        holder = asyncio.create_task(take("first", 9))
+        await asyncio.sleep(0)  # it holds the only slot; the rest queue in this order
+        waiting = [
+            asyncio.create_task(take(name, ticket))
+            for name, ticket in [("late-a", 5), ("early", 1), ("late-b", 5), ("latest", 7)]
+        ]
+        await asyncio.gather(holder, *waiting)
+        return order
+
+    assert asyncio.run(go()) == ["first", "early", "late-a", "late-b", "latest"]
+
+
+def test_a_cancelled_waiter_does_not_lose_the_slot() -> None:
+    async def go() -> list[str]:
+        slots = _Slots(1)
+        order: list[str] = []
+
+        async def take(name: str) -> None:
+            async with slots.hold(0):
+                order.append(name)
+                await asyncio.sleep(0.01)
+
+        holder = asyncio.create_task(take("holder"))
+        await asyncio.sleep(0)
+        doomed = asyncio.create_task(take("doomed"))
+        survivor = asyncio.create_task(take("survivor"))
+        await asyncio.sleep(0)
+        doomed.cancel()
+        await asyncio.gather(holder, survivor)
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+        # and the slot is free again afterwards
+        await asyncio.wait_for(take("after"), 1)
+        return order
+
+    assert asyncio.run(go()) == ["holder", "survivor", "after"]
+
+
+def test_a_slot_handed_to_a_waiter_cancelled_at_that_moment_passes_on() -> None:
+    async def go() -> list[str]:
+        slots = _Slots(1)
+        order: list[str] = []
+
+        async def take(name: str) -> None:
+            async with slots.hold(1):
+                order.append(name)
+
+        await slots._acquire(0)  # this task holds the only slot
+        doomed = asyncio.create_task(take("doomed"))
+        survivor = asyncio.create_task(take("survivor"))
+        await asyncio.sleep(0)  # both wait
+        slots._release()  # the slot is handed to `doomed`, which has not run yet ...
+        doomed.cancel()  # ... and is cancelled before it does
+        await survivor
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+        await asyncio.wait_for(take("after"), 1)  # and nothing leaked
+        return order
+
+    assert asyncio.run(go()) == ["survivor", "after"]
+
+
+def test_an_earlier_fetchs_redirect_hop_goes_ahead_of_later_requests() -> None:
+    """Work already started finishes first: the second hop of a redirect does not queue
+    behind requests made after its fetch began."""
+    site = LoopbackSite(
+        routes={"/start": (302, {"Location": "/landing"}, b""), "/landing": (200, {}, b"ok")},
+        fallback=(200, {}, b"other"),
+    )
+    options = FetchOptions(allow_private=True, respect_robots=False, per_host=1, concurrency=1)
+
+    async def go() -> None:
+        async with HttpEngine(options) as http:
+            first = asyncio.create_task(http.fetch(FetchRequest(f"{site.origin}/start")))
+            await asyncio.sleep(0)
+            later = [
+                asyncio.create_task(http.fetch(FetchRequest(f"{site.origin}/other{i}")))
+                for i in range(5)
+            ]
+            await asyncio.gather(first, *later)
+
+    try:
+        asyncio.run(go())
+    finally:
+        site.close()
+    landing = site.times["/landing"][0]
+    # The host's slot went to the next waiter while the hop was on its way back; after
+    # that one, the hop goes first (a plain queue would put it behind all five).
+    assert sum(site.times[f"/other{i}"][0] < landing for i in range(5)) <= 1
+
+
+def test_a_lower_priority_goes_first() -> None:
+    site = LoopbackSite(fallback=(200, {}, b"ok"))
+    options = FetchOptions(allow_private=True, respect_robots=False, per_host=1, concurrency=1)
+
+    async def go() -> None:
+        async with HttpEngine(options) as http:
+            blocker = asyncio.create_task(http.fetch(FetchRequest(f"{site.origin}/blocker")))
+            await asyncio.sleep(0)
+            queued = [
+                asyncio.create_task(http.fetch(FetchRequest(f"{site.origin}/p{p}"), priority=p))
+                for p in (3, 1, 2)
+            ]
+            await asyncio.gather(blocker, *queued)
+
+    try:
+        asyncio.run(go())
+    finally:
+        site.close()
+    starts = sorted((site.times[f"/p{p}"][0], p) for p in (1, 2, 3))
+    assert [p for _, p in starts] == [1, 2, 3]

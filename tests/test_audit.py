@@ -3,6 +3,7 @@ a host that never answers costing only a bounded share of the run."""
 
 from __future__ import annotations
 
+import gc
 import socket
 import time
 import tracemalloc
@@ -226,6 +227,28 @@ def test_a_store_error_stops_the_run_as_itself(
     assert run_id is not None
     assert store.run_info(run_id).status == "interrupted"
     store.close()
+    assert gc.get_freeze_count() == 0  # the collector's tuning is undone on the way out
+
+
+def test_the_collector_is_tuned_for_the_audit_and_restored_after(
+    hosts: list[LoopbackSite], methodology: Methodology, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = gc.get_threshold()
+    during: list[tuple[tuple[int, ...], int]] = []
+    original = audit_module._Audit._audit_system
+
+    async def noted(self: Any, engine: HttpEngine, system: System, place: int) -> None:
+        during.append((gc.get_threshold(), gc.get_freeze_count()))
+        await original(self, engine, system, place)
+
+    monkeypatch.setattr(audit_module._Audit, "_audit_system", noted)
+    store, _, _ = audit(
+        systems_on([hosts[0].origin], 2), methodology, FetchOptions(allow_private=True)
+    )
+    store.close()
+    assert all(threshold[0] == 10_000 and frozen > 0 for threshold, frozen in during)
+    assert len(during) == 2
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (before, 0)
 
 
 def test_a_system_without_endpoints_is_reported_done(methodology: Methodology) -> None:

@@ -35,6 +35,11 @@ ProgressCallback = Callable[[System, Sequence[Finding]], None]
 # host's limit and spacing, so each system keeps about one request in flight; two per slot
 # keep every slot busy while bounding what is held in memory.
 SYSTEMS_PER_SLOT = 2
+# Beyond that window, more systems start while request slots sit idle (the hosts in flight
+# are all waiting out their spacing), up to this many times the window: what a run may hold
+# in memory. Checked every WINDOW_TICK seconds, or when a system finishes.
+WINDOW_GROWTH = 8
+WINDOW_TICK = 0.05
 
 
 @dataclass(frozen=True)
@@ -162,22 +167,42 @@ class _Audit:
                 keys.update(r.key for r in requests)
             self.distinct_requests = len(keys)
             del keys
-            queue = enumerate(interleave_by_origin(self._systems))
-            workers = max(1, min(len(self._systems), fetch_options.concurrency * SYSTEMS_PER_SLOT))
-            tasks = [asyncio.create_task(self._work(engine, queue)) for _ in range(workers)]
             try:
-                await asyncio.gather(*tasks)
-            except BaseException:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                raise
+                await self._feed(engine, fetch_options.concurrency)
             finally:
                 self.requests_sent = engine.requests_sent
 
-    async def _work(self, engine: HttpEngine, queue: Iterator[tuple[int, System]]) -> None:
-        for place, system in queue:  # workers share one iterator: each system is taken once
-            await self._audit_system(engine, system, place)
+    async def _feed(self, engine: HttpEngine, concurrency: int) -> None:
+        """Start systems in round-robin order over their origins, keeping the window full.
+
+        The window is SYSTEMS_PER_SLOT per global slot. It grows, one system per idle slot
+        per tick, while slots sit idle, which happens when the systems in flight are all
+        waiting out their hosts' spacing (200 suppliers, one per host, at 0.5 s spacing took
+        twice the ideal with the fixed window: its second half started only when the first
+        finished; bench/README.md).
+        """
+        waiting = deque(enumerate(interleave_by_origin(self._systems)))
+        window = max(1, concurrency * SYSTEMS_PER_SLOT)
+        ceiling = window * WINDOW_GROWTH
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while waiting or running:
+                room = window - len(running)
+                if room <= 0:
+                    room = min(engine.spare_slots, ceiling - len(running))
+                for _ in range(min(room, len(waiting))):
+                    place, system = waiting.popleft()
+                    running.add(asyncio.create_task(self._audit_system(engine, system, place)))
+                done, running = await asyncio.wait(
+                    running, timeout=WINDOW_TICK, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    task.result()  # a system's failure (the store's) ends the run as itself
+        except BaseException:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
 
     async def _audit_system(self, engine: HttpEngine, system: System, place: int) -> None:
         # `place` orders this system's requests against other systems' when they queue for

@@ -255,6 +255,11 @@ class _Slots:
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
 
+    @property
+    def free(self) -> int:
+        """Slots no one holds (when there are any, no one is waiting for one)."""
+        return self._free
+
     @asynccontextmanager
     async def hold(self, ticket: int) -> AsyncIterator[None]:
         await self._acquire(ticket)
@@ -339,6 +344,11 @@ class HttpEngine:
             robots=False,
         )
         self._sent = 0
+
+    @property
+    def spare_slots(self) -> int:
+        """Global request slots idle right now: nothing is queued for them."""
+        return self._global.free
 
     @property
     def requests_sent(self) -> int:

@@ -15,7 +15,7 @@ import pytest
 from loopback import LoopbackSite, RecordingSockets, Route
 
 from api_audit import audit as audit_module
-from api_audit.audit import SYSTEMS_PER_SLOT, interleave_by_origin, run_audit
+from api_audit.audit import SYSTEMS_PER_SLOT, WINDOW_GROWTH, interleave_by_origin, run_audit
 from api_audit.errors import StoreError
 from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import (
@@ -158,8 +158,41 @@ def test_systems_in_flight_are_bounded_by_the_concurrency(
     systems = systems_on([h.origin for h in hosts], 60)
     store, _, done = audit(systems, methodology, FetchOptions(allow_private=True, concurrency=3))
     store.close()
-    assert peak == 3 * SYSTEMS_PER_SLOT
+    window = 3 * SYSTEMS_PER_SLOT
+    assert window <= peak <= window * WINDOW_GROWTH
     assert sorted(s.id for s in done) == sorted(s.id for s in systems)
+
+
+def test_the_window_grows_while_hosts_wait_out_their_spacing(
+    methodology: Methodology, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One system per host, spaced starts: the slots sit idle, so more systems start, up
+    to the ceiling, instead of the second half waiting for the first to finish."""
+    sites = [LoopbackSite(respond=_docs_under_every_system) for _ in range(20)]
+    in_flight = peak = 0
+    original = audit_module._Audit._audit_system
+
+    async def counted(self: Any, engine: HttpEngine, system: System, place: int) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            await original(self, engine, system, place)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(audit_module._Audit, "_audit_system", counted)
+    try:
+        systems = systems_on([site.origin for site in sites], 20)
+        options = FetchOptions(allow_private=True, concurrency=1, min_interval=0.2)
+        store, _, done = audit(systems, methodology, options)
+        store.close()
+    finally:
+        for site in sites:
+            site.close()
+    window = 1 * SYSTEMS_PER_SLOT
+    assert window < peak <= window * WINDOW_GROWTH
+    assert len(done) == 20
 
 
 @pytest.fixture

@@ -280,3 +280,82 @@ def test_a_lower_priority_goes_first() -> None:
         site.close()
     starts = sorted((site.times[f"/p{p}"][0], p) for p in (1, 2, 3))
     assert [p for _, p in starts] == [1, 2, 3]
+
+
+# --- responses aiohttp's parser refuses, and slow heads --------------------------------------
+
+HEAD_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+
+
+def _raw(reply: bytes, *, drip: float = 0.0) -> Exchange:
+    """Fetch once from a server that sends `reply` (byte by byte, `drip` s apart, if set)."""
+
+    async def go() -> Exchange:
+        stop = asyncio.Event()
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+                if drip:
+                    for i in range(len(reply)):
+                        if stop.is_set():
+                            break
+                        writer.write(reply[i : i + 1])
+                        await writer.drain()
+                        await asyncio.sleep(drip)
+                else:
+                    writer.write(reply)
+                    await writer.drain()
+            except (ConnectionError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        options = FetchOptions(allow_private=True, respect_robots=False, deadline=1.0)
+        try:
+            async with HttpEngine(options) as http:
+                return await http.fetch(FetchRequest(f"http://127.0.0.1:{port}/"))
+        finally:
+            stop.set()
+            server.close()
+            await asyncio.sleep(drip * 2)  # the dripping handler sees `stop` and ends
+
+    return asyncio.run(go())
+
+
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+REFUSED = {
+    "too many headers": HEAD_OK + b"".join(b"X-%d: y\r\n" % i for i in range(500)) + b"\r\nok",
+    "one huge header": HEAD_OK + b"X-Big: " + b"a" * 100_000 + b"\r\n\r\nok",
+    "length and chunked": HEAD_OK + b"Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    "bad chunk size": CHUNKED + b"\r\nzz\r\nok\r\n",
+    "no status line": b"\x00\x01\x02 garbage\r\n\r\n",
+    "NUL in a header": HEAD_OK + b"X-Nul: a\x00b\r\n\r\nok",
+    "length not a number": b"HTTP/1.1 200 OK\r\nContent-Length: two\r\n\r\nok",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_responses_the_parser_refuses_are_protocol_errors(name: str) -> None:
+    exchange = _raw(REFUSED[name])
+    assert exchange.error == "protocol", (exchange.error, exchange.error_detail)
+    assert exchange.status is None
+    assert "\n" not in exchange.error_detail and len(exchange.error_detail) <= 300
+
+
+def test_an_early_hint_before_the_response_is_skipped() -> None:
+    exchange = _raw(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + HEAD_OK + b"\r\nok")
+    assert (exchange.error, exchange.status, exchange.body) == (None, 200, b"ok")
+
+
+def test_a_head_dripped_a_byte_at_a_time_hits_the_deadline() -> None:
+    exchange = _raw(HEAD_OK + b"X-Slow: " + b"z" * 200 + b"\r\n\r\nok", drip=0.02)
+    assert exchange.error == "deadline"
+
+
+def test_header_bytes_that_are_not_ascii_are_kept_decoded() -> None:
+    exchange = _raw(HEAD_OK + "X-Name: Gwasanaethau Cymraeg – ŵ\r\n".encode() + b"\r\nok")
+    assert exchange.error is None
+    assert exchange.header("x-name") is not None

@@ -269,6 +269,13 @@ _SCHEMA_0002 = (
 )
 
 
+@_migration("0003_exchange_tls_version")
+def _m0003_exchange_tls_version(db: Database) -> None:
+    # The TLS version each response came over ("TLSv1.3"), NULL over plain http or when
+    # not known, so a rescore judges the tls_version probe on what was stored.
+    db.execute("ALTER TABLE exchanges ADD COLUMN tls_version TEXT")
+
+
 # --- the store -------------------------------------------------------------------------
 
 _T = TypeVar("_T")
@@ -408,6 +415,7 @@ class Store:
                 "body_sha256": body_sha,
                 "body_size": len(body),
                 "started_at": exchange.started_at,
+                "tls_version": exchange.tls_version,
             }
         )
         self._maybe_flush()
@@ -589,6 +597,7 @@ class Store:
             error=row["error"],
             error_detail=row["error_detail"],
             started_at=row["started_at"],
+            tls_version=row["tls_version"],
         )
 
     def _maybe_flush(self) -> None:

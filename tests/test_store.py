@@ -103,6 +103,7 @@ def exchange(url: str = "https://docs.example/uniform", body: bytes = b"<h1>docs
         redirects=(Hop(301, url, url + "/"),),
         elapsed_ms=12.5,
         started_at="2025-01-01T00:00:01+00:00",
+        tls_version="TLSv1.3",
     )
 
 
@@ -307,7 +308,11 @@ def test_a_database_at_0001_is_upgraded_on_open(db_path: Path) -> None:
 
     with Store.open(db_path) as store:
         applied = [m.name for m in MIGRATIONS.applied(store.db)]
-        assert applied == ["0001_initial", "0002_attestations_and_claims"]
+        assert applied == [
+            "0001_initial",
+            "0002_attestations_and_claims",
+            "0003_exchange_tls_version",
+        ]
         assert store.run_info(1).rubric_version == "2026.11-skeleton"
         (old,) = store.findings(1)
         assert (old.basis, old.source, old.seen, old.observed) == ("observed", None, None, True)
@@ -339,7 +344,11 @@ def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
             "SELECT name FROM _sqlite_migrations WHERE migration_set = 'api-audit'"
         ).fetchall()
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert applied == [("0001_initial",), ("0002_attestations_and_claims",)]
+    assert applied == [
+        ("0001_initial",),
+        ("0002_attestations_and_claims",),
+        ("0003_exchange_tls_version",),
+    ]
     assert {"runs", "systems", "exchanges", "bodies", "findings"} <= tables
 
 

@@ -2,11 +2,11 @@
 
 Why not httpx's own transport: on a market of many hosts, httpcore 1.0.9 is where the client's
 CPU goes (its pool rescans every connection per request and closes idle connections as soon
-as it holds more than its keep-alive count, so nothing is reused), and the audit was
-CPU-bound at ~1.5 ms of engine CPU per request. The same engine over aiohttp's connector
-measured 0.71 ms per request and 1.29 times the ideal time (bench/README.md, "What-ifs").
-httpx stays as the API (requests, URLs, headers, streaming, MockTransport in tests), so only
-this module knows aiohttp is there.
+as it holds more than its keep-alive count, so nothing is reused). The engine alone cost
+1.86 ms of CPU per request over it and ran at 2.74 times the ideal; over this transport,
+0.49 ms and 1.27 times (bench/engine_variants.py, bench/README.md "The transport").
+httpx's types stay the engine's API (httpx.URL, httpx.Request, a streamed httpx.Response,
+any httpx.AsyncBaseTransport), so only this module knows aiohttp is there.
 
 What this transport guarantees to the engine (http.py):
 - Every connection goes through the address guard (guard.py): the resolver for names, the
@@ -37,8 +37,8 @@ MAX_HEADERS = 128  # header fields in one response (aiohttp's default)
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over one aiohttp ClientSession, guarded. Create it inside the
-    running event loop; close it with `aclose()` (httpx.AsyncClient does)."""
+    """An httpx transport over one aiohttp ClientSession, guarded: one connection pool for
+    a run. Create it inside the running event loop, and `aclose()` it when done."""
 
     def __init__(
         self,

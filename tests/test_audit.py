@@ -8,7 +8,7 @@ import socket
 import time
 import tracemalloc
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -139,49 +139,47 @@ def test_requests_shared_by_systems_are_fetched_once(
         assert all(count == 1 for count in host.hits.values())
 
 
-def test_systems_in_flight_are_bounded_by_the_concurrency(
-    hosts: list[LoopbackSite], methodology: Methodology, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    in_flight = peak = 0
+@dataclass
+class InFlight:
+    now: int = 0
+    peak: int = 0
+
+
+@pytest.fixture
+def systems_in_flight(monkeypatch: pytest.MonkeyPatch) -> InFlight:
+    """Counts the systems being audited at once (the audit's window)."""
+    count = InFlight()
     original = audit_module._Audit._audit_system
 
     async def counted(self: Any, engine: HttpEngine, system: System, place: int) -> None:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
+        count.now += 1
+        count.peak = max(count.peak, count.now)
         try:
             await original(self, engine, system, place)
         finally:
-            in_flight -= 1
+            count.now -= 1
 
     monkeypatch.setattr(audit_module._Audit, "_audit_system", counted)
+    return count
+
+
+def test_systems_in_flight_are_bounded_by_the_concurrency(
+    hosts: list[LoopbackSite], methodology: Methodology, systems_in_flight: InFlight
+) -> None:
     systems = systems_on([h.origin for h in hosts], 60)
     store, _, done = audit(systems, methodology, FetchOptions(allow_private=True, concurrency=3))
     store.close()
     window = 3 * SYSTEMS_PER_SLOT
-    assert window <= peak <= window * WINDOW_GROWTH
+    assert window <= systems_in_flight.peak <= window * WINDOW_GROWTH
     assert sorted(s.id for s in done) == sorted(s.id for s in systems)
 
 
 def test_the_window_grows_while_hosts_wait_out_their_spacing(
-    methodology: Methodology, monkeypatch: pytest.MonkeyPatch
+    methodology: Methodology, systems_in_flight: InFlight
 ) -> None:
     """One system per host, spaced starts: the slots sit idle, so more systems start, up
     to the ceiling, instead of the second half waiting for the first to finish."""
     sites = [LoopbackSite(respond=_docs_under_every_system) for _ in range(20)]
-    in_flight = peak = 0
-    original = audit_module._Audit._audit_system
-
-    async def counted(self: Any, engine: HttpEngine, system: System, place: int) -> None:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        try:
-            await original(self, engine, system, place)
-        finally:
-            in_flight -= 1
-
-    monkeypatch.setattr(audit_module._Audit, "_audit_system", counted)
     try:
         systems = systems_on([site.origin for site in sites], 20)
         options = FetchOptions(allow_private=True, concurrency=1, min_interval=0.2)
@@ -191,7 +189,7 @@ def test_the_window_grows_while_hosts_wait_out_their_spacing(
         for site in sites:
             site.close()
     window = 1 * SYSTEMS_PER_SLOT
-    assert window < peak <= window * WINDOW_GROWTH
+    assert window < systems_in_flight.peak <= window * WINDOW_GROWTH
     assert len(done) == 20
 
 

@@ -118,7 +118,7 @@ def _collector_tuned() -> Iterator[None]:
     threshold ran a young collection every 700 allocations. With 200 suppliers the
     collector took ~340 ms of a 3.3 s audit, including pauses of up to 94 ms with no
     request sent. Freezing what exists when the audit starts, and a 10,000 threshold,
-    cut that to ~130 ms (bench/README.md, "Where the time goes"). Both are undone after.
+    cut that to ~130 ms (bench/README.md, "What each change bought"). Both are undone after.
     """
     threshold = gc.get_threshold()
     gc.collect()

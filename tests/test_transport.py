@@ -359,3 +359,28 @@ def test_header_bytes_that_are_not_ascii_are_kept_decoded() -> None:
     exchange = _raw(HEAD_OK + "X-Name: Gwasanaethau Cymraeg – ŵ\r\n".encode() + b"\r\nok")
     assert exchange.error is None
     assert exchange.header("x-name") is not None
+
+
+def test_any_httpx_transport_can_stand_in_for_the_network() -> None:
+    """The engine speaks httpx's transport API, so a test can hand it httpx.MockTransport
+    and see requests exactly as they would be sent: no socket is opened. (Bodies are
+    streamed, as a real transport's are: `stream=`, not `content=`, which httpx reads.)"""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404, stream=httpx.ByteStream(b""))
+        return httpx.Response(200, stream=httpx.ByteStream(b"mocked"))
+
+    sockets = RecordingSockets()
+    (exchange,) = fetch_all(
+        ["https://vendor.example/docs"],
+        FetchOptions(),
+        transport=lambda: httpx.MockTransport(answer),
+        socket_factory=sockets,
+    )
+    assert (exchange.status, exchange.body, exchange.error) == (200, b"mocked", None)
+    assert [r.url.path for r in seen] == ["/robots.txt", "/docs"]
+    assert seen[1].headers["user-agent"].startswith("api-audit/")
+    assert sockets.connects == []

@@ -195,7 +195,9 @@ def test_guard_is_installed_under_httpx() -> None:
 
     resolver, factory = asyncio.run(go())
     assert isinstance(resolver, GuardedResolver)
-    assert callable(factory)
+    metadata = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 80))
+    with pytest.raises(BlockedAddressError, match="cloud metadata address"):
+        factory(metadata)  # type: ignore[operator]
 
 
 def test_the_socket_factory_refuses_before_a_socket_exists() -> None:

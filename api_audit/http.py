@@ -735,7 +735,8 @@ def _numeric_ipv4(host: str) -> str | None:
     """The dotted-quad form of a host written as an IPv4 number in any of the forms browsers
     accept (WHATWG URL "IPv4 parser": 2130706433, 0x7f000001, 0177.0.0.1, 127.1), so the
     guard judges, and the request goes to, the address a browser would use. None for a
-    host name; bad_url for a numeric host that is no address (999.1.1.1)."""
+    host name; bad_url for a numeric host that is no address (999.1.1.1). (httpx already
+    refuses a four-part host with leading zeros, such as 0177.0.0.1, as an invalid URL.)"""
     if ":" in host:
         return None  # an IPv6 literal (which may end in a dotted quad)
     parts = host.split(".")
@@ -743,10 +744,10 @@ def _numeric_ipv4(host: str) -> str | None:
         parts.pop()  # a trailing dot is allowed
     if not parts or not _is_ipv4_number(parts[-1]):
         return None  # a host name (WHATWG: the host does not "end in a number")
-    numbers = [_ipv4_number(part) for part in parts]
-    if len(numbers) > 4 or any(n is None for n in numbers):
+    numbers = [n for n in map(_ipv4_number, parts) if n is not None]
+    if len(numbers) != len(parts) or len(numbers) > 4:
         raise _Failure("bad_url", f"host {host!r} is not a valid IPv4 address")
-    *head, last = [n for n in numbers if n is not None]
+    *head, last = numbers
     if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
         raise _Failure("bad_url", f"host {host!r} is not a valid IPv4 address")
     value = last

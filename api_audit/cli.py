@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import io
 import json
 import os
 import sys
@@ -461,8 +462,18 @@ def _report_error(error: AuditError) -> None:
         err.print(f"api-audit: error: {strip_controls(str(error))}", markup=False)
 
 
+def _never_fail_to_print() -> None:
+    """Text that cannot be encoded for the terminal (a lone surrogate that slipped past the
+    cleaning, or any non-ASCII text on an ASCII-only console) is printed escaped rather than
+    ending the command with UnicodeEncodeError after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return per exit path
     """Entry point: run the Typer app, map our errors to exit codes, never a traceback."""
+    _never_fail_to_print()
     try:
         returned = app(args=argv, standalone_mode=False)
     except click.ClickException as error:  # bad usage: click's own one-line message

@@ -20,7 +20,7 @@ then call `evaluate` as usual.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import cast
@@ -97,8 +97,13 @@ def evaluate(plan: ProbePlan, exchanges: Mapping[str, Exchange], *, now: datetim
         return _finding(plan, _Judgement("not_applicable", plan.missing))
     if plan.target is None:
         return _finding(plan, _Judgement(probe.request.when_missing, plan.missing))
-    judgements = [_judge_target(plan, target, exchanges, now) for target in plan.targets]
-    return _finding(plan, _pick(plan, judgements))
+    try:
+        judgements = [_judge_target(plan, target, exchanges, now) for target in plan.targets]
+        return _finding(plan, _pick(plan, judgements))
+    except Exception as exc:
+        # Whatever a server sent is that system's finding, never the run's end: a response
+        # that trips a matcher in a way no test foresaw is judged "could not measure".
+        return _finding(plan, _could_not_judge(plan, exc))
 
 
 def follow_up_requests(
@@ -112,20 +117,42 @@ def follow_up_requests(
     """
     wanted: dict[str, FetchRequest] = {}
     for plan in plans:
-        follow = plan.probe.request.follow
-        if follow is None or not plan.applicable:
+        if plan.probe.request.follow is None or not plan.applicable:
             continue
-        for target in plan.targets:
-            exchange = exchanges.get(target.key)
-            if exchange is None or _unusable(exchange) is not None:
-                continue
-            ctx = _context(plan, exchange, exchanges, now)
-            if _combine(_verdicts(plan.probe.expect, ctx))[0] != "pass":
-                continue
-            request = _follow_request(follow, ctx)
-            if request is not None and request.key not in exchanges:
+        try:
+            requests = list(_follow_ups(plan, exchanges, now))
+        except Exception:  # `evaluate` then says "could not judge" for this plan
+            requests = []
+        for request in requests:
+            if request.key not in exchanges:
                 wanted.setdefault(request.key, request)
     return list(wanted.values())
+
+
+def _follow_ups(
+    plan: ProbePlan, exchanges: Mapping[str, Exchange], now: datetime
+) -> Iterator[FetchRequest]:
+    follow = plan.probe.request.follow
+    assert follow is not None  # checked by the caller
+    for target in plan.targets:
+        exchange = exchanges.get(target.key)
+        if exchange is None or _unusable(exchange) is not None:
+            continue
+        ctx = _context(plan, exchange, exchanges, now)
+        if _combine(_verdicts(plan.probe.expect, ctx))[0] != "pass":
+            continue
+        request = _follow_request(follow, ctx)
+        if request is not None:
+            yield request
+
+
+def _could_not_judge(plan: ProbePlan, exc: Exception) -> _Judgement:
+    detail = quote(f"{type(exc).__name__}: {exc}", 160)
+    return _Judgement(
+        "inconclusive",
+        f"could not judge the response (api-audit could not evaluate it: {detail})",
+        evidence=tuple(target.key for target in plan.targets),
+    )
 
 
 # --- one target --------------------------------------------------------------------------

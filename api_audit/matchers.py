@@ -134,13 +134,17 @@ class MatcherSpec:
 # --- helpers -------------------------------------------------------------------------------
 
 
+# How `quote` shows a character, by Unicode category: controls, format characters (bidi
+# overrides, zero-width) and line separators become spaces; a lone surrogate, which no
+# UTF-8 writer accepts, becomes U+FFFD.
+_QUOTED = {"Cc": " ", "Cf": " ", "Zl": " ", "Zp": " ", "Cs": "\ufffd"}
+
+
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
     """Server text made safe to put in a message: no control or format characters,
     whitespace collapsed, at most `limit` characters."""
     text = _ANSI_ESCAPE.sub("", text[: limit * 4])  # whole terminal escapes, not just ESC
-    cleaned = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text
-    )
+    cleaned = "".join(_QUOTED.get(unicodedata.category(ch), ch) for ch in text)
     cleaned = " ".join(cleaned.split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 

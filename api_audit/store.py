@@ -18,6 +18,7 @@ evidence), content-addressed, zlib-compressed and capped at `BODY_CAP` bytes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -52,6 +53,7 @@ from api_audit.models import (
     RunInfo,
     System,
 )
+from api_audit.text import storable
 
 FLUSH_ROWS: Final = 50
 FLUSH_SECONDS: Final = 1.0
@@ -353,6 +355,7 @@ class Store:
             "catalogue_source": catalogue.source,
             "options": _dumps(_redact_options(options)),
         }
+        row = storable(row)  # a catalogue path can carry undecodable (surrogate) bytes
         table = self._guard(lambda: self._db.table("runs").insert(row, alter=False))
         return self.run_info(_require(table.last_rowid))
 
@@ -454,16 +457,31 @@ class Store:
                 self._insert("exchanges", self._exchanges, replace=True)
                 self._insert("findings", self._findings, replace=True)
 
-        # On failure the buffers are kept, so a retry (e.g. after a lock) loses nothing.
+        # On failure the buffers are kept, so a retry (e.g. after a lock) loses nothing;
+        # batches written before stay written (each flush is its own transaction).
         self._guard(write)
         self._bodies, self._exchanges, self._findings = {}, [], []
         self._last_flush = self._clock()
 
     def finish_run(self, run_id: int, status: str = "complete") -> None:
-        """Flush, then mark the run finished with `status` (complete or interrupted)."""
+        """Flush, then mark the run finished with `status` (complete or interrupted).
+
+        A run whose last batch cannot be written is marked `interrupted`, never left
+        `running`: what was written before stays, `run --resume` can fetch the rest, and
+        the write error is raised after the mark.
+        """
         if status not in RUN_STATUSES:
             raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
-        self.flush()
+        try:
+            self.flush()
+        except StoreError:
+            self._bodies, self._exchanges, self._findings = {}, [], []  # not retried on close
+            with contextlib.suppress(StoreError):
+                self._mark_finished(run_id, "interrupted")
+            raise
+        self._mark_finished(run_id, status)
+
+    def _mark_finished(self, run_id: int, status: str) -> None:
         cursor = self._write(
             "UPDATE runs SET finished_at = ?, status = ? WHERE id = ?",
             [_now(), status, run_id],
@@ -624,8 +642,15 @@ class Store:
             marks = ", ".join("?" for _ in columns)
             sql = self._insert_sql[key] = f'{verb} INTO "{table}" ({names}) VALUES ({marks})'
         values = itemgetter(*columns)  # a tuple per row (the tables have many columns)
-        with self._db.atomic():  # committed here, or with the caller's transaction
-            self._db.conn.executemany(sql, [values(row) for row in rows])
+        try:
+            with self._db.atomic():  # committed here, or with the caller's transaction
+                self._db.conn.executemany(sql, [values(row) for row in rows])
+        except UnicodeEncodeError:
+            # Some vendor text has no UTF-8 form (a lone surrogate): the batch was rolled
+            # back to its savepoint; write it again with such characters replaced. Checking
+            # every value up front would cost every batch what only a hostile one needs.
+            with self._db.atomic():
+                self._db.conn.executemany(sql, [values(storable(row)) for row in rows])
 
     def _write(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
         return self._guard(lambda: self._db.execute(sql, params))

@@ -48,6 +48,7 @@ from api_audit.models import (
     System,
     Vendor,
 )
+from api_audit.redact import redact_text
 from api_audit.yamlfile import PathKey, YamlDocument, YamlLoadError, load_yaml_bytes
 
 SCHEMA_VERSION = 1
@@ -704,7 +705,9 @@ def _did_you_mean(word: str, choices: Sequence[str], *, listing: bool = True) ->
 
 
 def _show(value: str, limit: int = 60) -> str:
-    """A value quoted for a message: escaped like repr, shortened when long."""
+    """A value quoted for a message: secrets redacted (a URL's password or key never reaches
+    an error line), escaped like repr, shortened when long."""
+    value = redact_text(value)
     shown = repr(value[:limit])
     return shown[:-1] + "..." + shown[-1] if len(value) > limit else shown
 

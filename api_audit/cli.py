@@ -32,6 +32,7 @@ from api_audit.evaluate import run_example
 from api_audit.http import POLITE_MIN_INTERVAL, FetchOptions
 from api_audit.models import Catalogue, Methodology, Rubric, Scorecard, System
 from api_audit.probes import load_methodology
+from api_audit.redact import redact_text
 from api_audit.render.json import write_scorecard_json
 from api_audit.render.probe_docs import probe_detail, probe_summary, probe_to_dict, probes_table
 from api_audit.render.renewals import renewals_table
@@ -456,10 +457,10 @@ def _report_error(error: AuditError) -> None:
     err = _stderr()
     if isinstance(error, InputError):
         for problem in error.problems:
-            err.print(strip_controls(str(problem)), markup=False)
+            err.print(strip_controls(redact_text(str(problem))), markup=False)
         err.print(f"api-audit: {len(error.problems)} problem(s) found", markup=False)
     else:
-        err.print(f"api-audit: error: {strip_controls(str(error))}", markup=False)
+        err.print(f"api-audit: error: {strip_controls(redact_text(str(error)))}", markup=False)
 
 
 def _never_fail_to_print() -> None:
@@ -494,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return pe
         if os.environ.get("API_AUDIT_DEBUG"):
             raise
         _stderr().print(
-            f"api-audit: internal error: {type(error).__name__}: {strip_controls(str(error))} "
+            f"api-audit: internal error: {type(error).__name__}: "
+            f"{strip_controls(redact_text(str(error)))} "
             "(set API_AUDIT_DEBUG=1 for a traceback)",
             markup=False,
         )

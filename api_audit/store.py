@@ -9,11 +9,13 @@ Exchanges and findings are buffered and written in one transaction every
 a crash loses at most that much (§5.3). There is no background timer: the writer flushes
 when it adds, and `finish_run`/`close` flush the rest.
 
-Nothing secret is stored: credential headers become "[redacted]", and the values of
-secret-looking query parameters are replaced in every stored URL, request key and error
-line. The same redaction is applied to a finding's evidence keys and to an exchange's
-request key, so they still join. Response bodies are kept as received (they are the
-evidence), content-addressed, zlib-compressed and capped at `BODY_CAP` bytes.
+Nothing secret is stored (redact.py): credential headers become "[redacted]", secret-named
+parameters, userinfo and the catalogue's own secret values are replaced in every stored
+URL, request key, header, message and error line, encoded or not. The same redaction is
+applied to a finding's evidence keys and to an exchange's request key, so they still join.
+Response bodies are kept as received (they are the evidence; only an echo of the
+catalogue's own secret is replaced), content-addressed, zlib-compressed and capped at
+`BODY_CAP` bytes.
 """
 
 from __future__ import annotations
@@ -23,16 +25,14 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import re
 import sqlite3
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, TypeVar
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -53,103 +53,24 @@ from api_audit.models import (
     RunInfo,
     System,
 )
+from api_audit.redact import (
+    NO_SECRETS,
+    Redactor,
+    catalogue_secrets,
+    redact_headers,
+    redact_options,
+    redact_request_key,
+    redact_text,
+    redact_url,
+)
 from api_audit.text import storable
 
 FLUSH_ROWS: Final = 50
 FLUSH_SECONDS: Final = 1.0
 BODY_CAP: Final = 5 * 1024 * 1024
-REDACTED: Final = "[redacted]"
 RUN_STATUSES: Final = ("running", "complete", "interrupted")
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-
-# --- redaction -------------------------------------------------------------------------
-
-_SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
-)
-_SECRET_HEADER_PARTS = ("token", "secret", "key", "password")
-_SECRET_PARAM_PARTS = (
-    "key",
-    "token",
-    "secret",
-    "signature",
-    "password",
-    "passwd",
-    "credential",
-    "session",
-)
-_SECRET_PARAMS = frozenset({"sig", "pwd", "auth"})  # short names seen in SAS and legacy APIs
-_PARAM_NAME = r"[\w.\-\[\]]*"
-_SECRET_PARAM_IN_TEXT = re.compile(
-    rf"(?i)\b({_PARAM_NAME}(?:{'|'.join(_SECRET_PARAM_PARTS)}){_PARAM_NAME}"
-    rf"|{'|'.join(sorted(_SECRET_PARAMS))})=([^&\s#\"'<>]+)"
-)
-_USERINFO_IN_TEXT = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s@]+@")
-
-
-def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """Credential headers' values become "[redacted]"; URLs in the others are redacted."""
-    return tuple(
-        (name, REDACTED if _is_secret_header(name) else redact_text(value))
-        for name, value in headers
-    )
-
-
-def redact_url(url: str) -> str:
-    """Replace the values of secret-looking query (and fragment) parameters, and any
-    userinfo (`user:password@`), with "[redacted]"; everything else is kept verbatim."""
-    if "=" not in url and "@" not in url:
-        return url  # no parameter values and no userinfo: nothing to redact
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return redact_text(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
-    query, fragment = _redact_params(parts.query), _redact_params(parts.fragment)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
-
-
-def redact_text(text: str) -> str:
-    """Redact `name=value` secrets and URL userinfo anywhere in a line of free text."""
-    if "=" not in text and "@" not in text:
-        return text  # neither pattern can match: most messages, cheaply
-    text = _USERINFO_IN_TEXT.sub(rf"\1{REDACTED}@", text)
-    return _SECRET_PARAM_IN_TEXT.sub(rf"\1={REDACTED}", text)
-
-
-def redact_request_key(key: str) -> str:
-    """Redact the URL inside a `FetchRequest.key` ("METHOD URL accept=...")."""
-    method, space, rest = key.partition(" ")
-    url, accept_sep, accept = rest.rpartition(" accept=")
-    if not space or not accept_sep:
-        return redact_text(key)
-    return f"{method} {redact_url(url)} accept={accept}"
-
-
-def _is_secret_header(name: str) -> bool:
-    lname = name.lower()
-    if lname in _SECRET_HEADERS:
-        return True
-    return lname != "keep-alive" and any(part in lname for part in _SECRET_HEADER_PARTS)
-
-
-def _is_secret_param(name: str) -> bool:
-    lname = unquote_plus(name).lower()
-    return lname in _SECRET_PARAMS or any(part in lname for part in _SECRET_PARAM_PARTS)
-
-
-def _redact_params(query: str) -> str:
-    if "=" not in query:
-        return query
-    pairs = []
-    for pair in query.split("&"):
-        name, eq, _value = pair.partition("=")
-        pairs.append(f"{name}={REDACTED}" if eq and _is_secret_param(name) else pair)
-    return "&".join(pairs)
-
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -296,6 +217,7 @@ class Store:
         self._exchanges: list[dict[str, object]] = []
         self._findings: list[dict[str, object]] = []
         self._closed = False
+        self._redactor = NO_SECRETS  # the run's own secrets, set by start_run
 
     # -- opening -------------------------------------------------------------------------
 
@@ -343,7 +265,12 @@ class Store:
         tool_version: str,
         options: Mapping[str, object],
     ) -> RunInfo:
-        """Record a new run as `running` and return it."""
+        """Record a new run as `running` and return it.
+
+        From here on, every value the catalogue holds as a secret (redact.py, rule 3) is
+        redacted from what this store writes, wherever a server echoes it.
+        """
+        self._redactor = Redactor(catalogue_secrets(catalogue))
         row = {
             "started_at": _now(),
             "finished_at": None,
@@ -352,8 +279,8 @@ class Store:
             "rubric_version": methodology.rubric.methodology_version,
             "methodology_sha256": methodology.sha256,
             "catalogue_sha256": catalogue.sha256,
-            "catalogue_source": catalogue.source,
-            "options": _dumps(_redact_options(options)),
+            "catalogue_source": self._redactor.text(catalogue.source),
+            "options": _dumps(redact_options(options, self._redactor)),
         }
         row = storable(row)  # a catalogue path can carry undecodable (surrogate) bytes
         table = self._guard(lambda: self._db.table("runs").insert(row, alter=False))
@@ -375,12 +302,14 @@ class Store:
                 "vendor_name": s.vendor_name,
                 "name": s.name,
                 "service_areas": _dumps(list(s.service_areas)),
-                "endpoints": _dumps({k: redact_url(v) for k, v in s.endpoints.items()}),
+                "endpoints": _dumps({k: self._redactor.url(v) for k, v in s.endpoints.items()}),
                 "council": s.council,
                 "protocols": _dumps(list(s.protocols)),
                 "standards": _dumps(list(s.standards)),
-                "attestations": _dumps([_attestation_row(a) for a in s.attestations]),
-                "replies": _dumps([_reply_row(r) for r in s.replies]),
+                "attestations": _dumps(
+                    [_attestation_row(a, self._redactor) for a in s.attestations]
+                ),
+                "replies": _dumps([_reply_row(r, self._redactor) for r in s.replies]),
             }
             for s in systems
         ]
@@ -388,7 +317,8 @@ class Store:
 
     def add_exchange(self, run_id: int, exchange: Exchange) -> None:
         """Buffer one exchange (and its body); a later one for the same request replaces it."""
-        body = exchange.body
+        redactor = self._redactor
+        body = redactor.body(exchange.body)
         body_sha = hashlib.sha256(body).hexdigest() if body else None
         if body_sha and body_sha not in self._bodies:
             stored = body[:BODY_CAP]
@@ -404,17 +334,17 @@ class Store:
         self._exchanges.append(
             {
                 "run_id": run_id,
-                "request_key": redact_request_key(request.key),
+                "request_key": redactor.request_key(request.key),
                 "method": request.method,
-                "url": redact_url(request.url),
+                "url": redactor.url(request.url),
                 "accept": request.accept,
-                "final_url": redact_url(exchange.final_url),
+                "final_url": redactor.url(exchange.final_url),
                 "status": exchange.status,
-                "headers": _dumps([list(h) for h in redact_headers(exchange.headers)]),
-                "redirects": _dumps([_hop_row(h) for h in exchange.redirects]),
+                "headers": _dumps([list(h) for h in redactor.headers(exchange.headers)]),
+                "redirects": _dumps([_hop_row(h, redactor) for h in exchange.redirects]),
                 "elapsed_ms": exchange.elapsed_ms,
                 "error": exchange.error,
-                "error_detail": redact_text(exchange.error_detail),
+                "error_detail": redactor.text(exchange.error_detail),
                 "body_sha256": body_sha,
                 "body_size": len(body),
                 "started_at": exchange.started_at,
@@ -425,6 +355,7 @@ class Store:
 
     def add_finding(self, run_id: int, finding: Finding) -> None:
         """Buffer one finding; a later one for the same system and probe replaces it."""
+        redactor = self._redactor
         self._findings.append(
             {
                 "run_id": run_id,
@@ -434,11 +365,11 @@ class Store:
                 "weight": finding.weight,
                 "credit": finding.credit,
                 "outcome": finding.outcome,
-                "message": redact_text(finding.message),
-                "evidence": _dumps([redact_request_key(k) for k in finding.evidence]),
+                "message": redactor.text(finding.message),
+                "evidence": _dumps([redactor.request_key(k) for k in finding.evidence]),
                 "observed": int(finding.observed),
                 "basis": finding.basis,
-                "source": redact_url(finding.source) if finding.source else None,
+                "source": redactor.url(finding.source) if finding.source else None,
                 "seen": finding.seen,
             }
         )
@@ -722,11 +653,11 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def _attestation_row(attestation: Attestation) -> dict[str, object]:
+def _attestation_row(attestation: Attestation, redactor: Redactor) -> dict[str, object]:
     return {
         "claim": attestation.claim,
         "value": attestation.value,
-        "source": redact_url(attestation.source),
+        "source": redactor.url(attestation.source),
         "seen": attestation.seen.isoformat(),
         "quote": attestation.quote,
         "note": attestation.note,
@@ -744,12 +675,12 @@ def _attestation(row: Mapping[str, Any]) -> Attestation:
     )
 
 
-def _reply_row(reply: Reply) -> dict[str, object]:
+def _reply_row(reply: Reply, redactor: Redactor) -> dict[str, object]:
     return {
         "date": reply.date.isoformat(),
         "text": reply.text,
         "about": reply.about,
-        "source": redact_url(reply.source) if reply.source else None,
+        "source": redactor.url(reply.source) if reply.source else None,
     }
 
 
@@ -762,14 +693,11 @@ def _reply(row: Mapping[str, Any]) -> Reply:
     )
 
 
-def _hop_row(hop: Hop) -> dict[str, object]:
-    return {"status": hop.status, "url": redact_url(hop.url), "location": redact_text(hop.location)}
-
-
-def _redact_options(options: Mapping[str, object]) -> dict[str, object]:
+def _hop_row(hop: Hop, redactor: Redactor) -> dict[str, object]:
     return {
-        k: REDACTED if _is_secret_param(k) else redact_text(v) if isinstance(v, str) else v
-        for k, v in options.items()
+        "status": hop.status,
+        "url": redactor.url(hop.url),
+        "location": redactor.text(hop.location),
     }
 
 

@@ -337,7 +337,7 @@ BAD_SYSTEMS = {
     ),
     "URL with user info": (
         "service_areas: [waste]\nendpoints: {docs: 'https://me:pw@a.test/'}\n",
-        "vendors.yaml:9:27: invalid URL 'https://me:pw@a.test/': "
+        "vendors.yaml:9:27: invalid URL 'https://[redacted]@a.test/': "
         "must not contain a user name or password",
     ),
     "URL with a space": (

@@ -22,11 +22,13 @@ from datetime import UTC, datetime
 
 from api_audit import __version__
 from api_audit.attestations import attestation_findings
+from api_audit.errors import Interrupted
 from api_audit.evaluate import evaluate, follow_up_requests
 from api_audit.guard import SocketFactory
 from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Catalogue, Exchange, Finding, Methodology, RunInfo, System
 from api_audit.plan import ProbePlan, api_origin, distinct_requests, plan_probes
+from api_audit.signals import stop_signals_cancel
 from api_audit.store import Store
 
 ProgressCallback = Callable[[System, Sequence[Finding]], None]
@@ -74,7 +76,11 @@ def run_audit(
     try:
         with _collector_tuned():
             asyncio.run(audit.run(fetch_options, socket_factory))
-    except BaseException:
+    except BaseException as stop:
+        # Whatever ends the run early (a signal, a storage failure, a bug of ours): what
+        # was gathered is written and the run is marked, never left `running`.
+        if isinstance(stop, Interrupted):
+            stop.run_id = run.id
         store.finish_run(run.id, status="interrupted")
         raise
     store.finish_run(run.id, status="complete")
@@ -159,6 +165,19 @@ class _Audit:
         return plan_probes([system], self._methodology, random_token=self._token)
 
     async def run(self, fetch_options: FetchOptions, socket_factory: SocketFactory | None) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # asyncio.run runs us as a task
+        with stop_signals_cancel(task) as received:
+            try:
+                await self._fetch_all(fetch_options, socket_factory)
+            except asyncio.CancelledError:
+                if received:  # SIGINT/SIGTERM: stopped at an await, never mid-write
+                    raise Interrupted(received[0]) from None
+                raise
+
+    async def _fetch_all(
+        self, fetch_options: FetchOptions, socket_factory: SocketFactory | None
+    ) -> None:
         async with HttpEngine(fetch_options, socket_factory=socket_factory) as engine:
             keys: set[str] = set()
             for system in self._systems:

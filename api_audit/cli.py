@@ -27,7 +27,7 @@ from api_audit import __version__
 from api_audit.audit import AuditResult, run_audit
 from api_audit.catalogue import catalogue_json_schema, load_catalogue, select_systems
 from api_audit.demo.market import serve_market
-from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError
+from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError, Interrupted
 from api_audit.evaluate import run_example
 from api_audit.http import POLITE_MIN_INTERVAL, FetchOptions
 from api_audit.models import Catalogue, Methodology, Rubric, Scorecard, System
@@ -40,6 +40,7 @@ from api_audit.render.scorecard import print_scorecard
 from api_audit.render.text import strip_controls
 from api_audit.renewals import renewal_rows, upcoming_renewals
 from api_audit.scoring import score_grouped
+from api_audit.signals import stop_signals_raise
 from api_audit.store import Store
 
 app = typer.Typer(
@@ -361,12 +362,13 @@ def renewals(
     loaded = load_catalogue(catalogue)
     if council:
         select_systems(loaded, council=council)  # raises a usage error for an unknown code
+    grades, graded_by = _latest_grades(_db_path(db))
     found = upcoming_renewals(
         loaded,
         today=dt.date.today(),
         within_days=within * 30,
         council=council,
-        grades=_latest_grades(_db_path(db)),
+        grades=grades,
     )
     rows = renewal_rows(found)
     if output is OutputFormat.json:
@@ -376,19 +378,27 @@ def renewals(
     if not rows:
         console.print(f"No contract in {catalogue} ends within {within} months.", markup=False)
         return
-    console.print(renewals_table(rows, within))
+    console.print(renewals_table(rows, within, graded_by))
 
 
-def _latest_grades(path: str) -> dict[str, str]:
-    """Grades from the newest run, when a database is there; renewals work without one."""
+def _latest_grades(path: str) -> tuple[dict[str, str], str]:
+    """Grades from the newest *complete* run, when a database is there (renewals work
+    without one), and a line saying where they came from. An unfinished run would show
+    the systems it never reached as if they had no grade."""
     if not Path(path).exists():
-        return {}
+        return {}, "no database: grades need `api-audit run`"
     with Store.open(path) as store:
-        run_id = store.latest_run_id()
+        newest = store.latest_run_id()
+        run_id = store.latest_run_id(status="complete")
         if run_id is None:
-            return {}
+            unfinished = f" (run {newest} did not complete)" if newest is not None else ""
+            return {}, f"no complete run in {path} yet{unfinished}: no grades"
         card = _scorecard_from_store(store, run_id, keep_findings=False)
-    return {row.system_id: row.score.grade for row in card.systems}
+        source = f"grades from run {run_id}, the newest complete run"
+        if newest is not None and newest != run_id:
+            status = store.run_info(newest).status
+            source += f" (run {newest} is {status} and is not used)"
+    return {row.system_id: row.score.grade for row in card.systems}, source
 
 
 # --- probes: the methodology, one probe at a time --------------------------------------------
@@ -476,7 +486,16 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return pe
     """Entry point: run the Typer app, map our errors to exit codes, never a traceback."""
     _never_fail_to_print()
     try:
-        returned = app(args=argv, standalone_mode=False)
+        with stop_signals_raise():
+            returned = app(args=argv, standalone_mode=False)
+    except Interrupted as stop:
+        marked = f"run {stop.run_id} marked interrupted; " if stop.run_id is not None else ""
+        _stderr().print(
+            f"api-audit: interrupted; stored results are kept ({stop.signal_name}; {marked}"
+            f"exit {stop.exit_code})",
+            markup=False,
+        )
+        return stop.exit_code
     except click.ClickException as error:  # bad usage: click's own one-line message
         error.show(file=sys.stderr)
         return EXIT_UNUSABLE

@@ -6,11 +6,14 @@ own problems raise: a bad catalogue, a bad probe file, an unusable database, bad
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 EXIT_OK = 0  # done, and any threshold was met
 EXIT_THRESHOLD = 1  # done, but a threshold or regression gate failed
 EXIT_UNUSABLE = 2  # could not do the job: bad catalogue, probe file, database or usage
+# Stopped by a signal: 128 + its number, as shells report it (130 SIGINT, 143 SIGTERM).
+EXIT_SIGNAL_BASE = 128
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,27 @@ class StoreError(AuditError):
 
 class UsageError(AuditError):
     """The command line asks for something that cannot be done."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: stop, keep what is stored, exit 128 + the signal number.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way out
+    (a vendor's failure becoming a finding, say) can swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.run_id: int | None = None  # the run marked interrupted, when there was one
+        super().__init__(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SIGNAL_BASE + self.signum
+
+    @property
+    def signal_name(self) -> str:
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"

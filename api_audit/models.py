@@ -587,6 +587,9 @@ class ScoredSystem:
     findings: tuple[Finding, ...]
     disagreements: tuple[Disagreement, ...] = ()  # claimed vs observed
     replies: tuple[Reply, ...] = ()  # the supplier's right of reply; never scored
+    # False when the run stored no finding for the system: it was never reached (the run
+    # was interrupted first), which is not the same as a system that could not be measured.
+    audited: bool = True
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,9 @@ def score_grouped(
         if system is not None:
             row = _scored_system(system, findings, rubric)
             rows[system_id] = row if keep_findings else replace(row, findings=())
-    for system in systems:  # a system with no findings at all is still listed, as "?"
+    for system in systems:  # a system with no findings was never reached: listed as such
         if system.id not in rows:
-            rows[system.id] = _scored_system(system, (), rubric)
+            rows[system.id] = replace(_scored_system(system, (), rubric), audited=False)
     ranked = [rows[system.id] for system in systems]
     ranked.sort(key=_rank_key)
     return Scorecard(run=run, systems=tuple(ranked))
@@ -207,6 +207,7 @@ def _round(value: float, places: int) -> float:
     return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
-def _rank_key(row: ScoredSystem) -> tuple[bool, float, str, str]:
+def _rank_key(row: ScoredSystem) -> tuple[bool, bool, float, str, str]:
     ungraded = row.score.grade == UNGRADED
-    return (ungraded, -(row.score.score or 0.0), row.name.casefold(), row.system_id)
+    score = -(row.score.score or 0.0)
+    return (not row.audited, ungraded, score, row.name.casefold(), row.system_id)

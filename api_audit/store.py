@@ -449,9 +449,12 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------
 
-    def latest_run_id(self) -> int | None:
-        """The newest run, whatever its status."""
-        (row,) = self._read("SELECT max(id) AS id FROM runs")
+    def latest_run_id(self, status: str | None = None) -> int | None:
+        """The newest run, whatever its status (or the newest with `status`)."""
+        if status is None:
+            (row,) = self._read("SELECT max(id) AS id FROM runs")
+        else:
+            (row,) = self._read("SELECT max(id) AS id FROM runs WHERE status = ?", [status])
         return None if row["id"] is None else int(row["id"])
 
     def run_info(self, run_id: int) -> RunInfo:

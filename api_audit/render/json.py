@@ -72,6 +72,7 @@ def _system(row: ScoredSystem) -> dict[str, object]:
         "vendor_name": row.vendor_name,
         "system": row.system_id,
         "name": row.name,
+        "audited": row.audited,
         "grade": score.grade,
         "score": score.score,
         "coverage": score.coverage,

@@ -19,8 +19,13 @@ def _when(days: object) -> str:
     return f"ended {-days} days ago" if days < 0 else f"in {days} days"
 
 
-def renewals_table(rows: Sequence[dict[str, object]], within_months: int) -> Table:
-    table = Table(title=f"Contracts ending within {within_months} months")
+def renewals_table(
+    rows: Sequence[dict[str, object]], within_months: int, graded_by: str = ""
+) -> Table:
+    table = Table(
+        title=f"Contracts ending within {within_months} months",
+        caption=safe_markup(graded_by) or None,
+    )
     for column in ("council", "system", "vendor", "contract end", "when", "a year", "grade"):
         table.add_column(column)
     for row in rows:

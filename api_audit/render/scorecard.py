@@ -22,10 +22,14 @@ def _criterion(cell: CriterionScore | None) -> str:
     return f"{cell.score:.1f}"
 
 
+NOT_AUDITED = "not audited"
+
+
 def _title(card: Scorecard) -> str:
     run = card.run
+    status = "" if run.status == "complete" else f" ({safe_markup(run.status)})"
     return (
-        f"api-audit scorecard · run {run.id} · methodology "
+        f"api-audit scorecard · run {run.id}{status} · methodology "
         f"{safe_markup(run.methodology_version)} ({safe_markup(run.methodology_sha256[:12])})"
     )
 
@@ -49,6 +53,13 @@ def scorecard_table(card: Scorecard) -> Table:
     table.add_column("claims", justify="center")
     for row in card.systems:
         score = row.score
+        if not row.audited:
+            blank = ["—"] * (3 + len(CRITERIA))
+            table.add_row(
+                safe_markup(row.name), safe_markup(row.vendor_name),
+                f"[dim]{NOT_AUDITED}[/]", *blank, "",
+            )  # fmt: skip
+            continue
         style = GRADE_STYLES.get(score.grade, "dim")
         table.add_row(
             safe_markup(row.name),
@@ -76,7 +87,36 @@ def _level(score: SystemScore) -> str:
     return score.ladder.rstrip("?")
 
 
+def unfinished_note(card: Scorecard) -> str | None:
+    """A plain line for a run that did not complete, or None when it did."""
+    run = card.run
+    if run.status == "complete":
+        return None
+    audited = sum(row.audited for row in card.systems)
+    total = len(card.systems)
+    how = (
+        "was interrupted"
+        if run.status == "interrupted"
+        else "has no recorded end (it is still running, or was killed)"
+    )
+    missing = total - audited
+    shown = f"listed as '{NOT_AUDITED}', not as unreachable"
+    if not missing:
+        return f"Run {run.id} {how}, after auditing all {total} systems."
+    if not audited:
+        return f"Run {run.id} {how} before auditing any of its {total} systems: all are {shown}."
+    rest = (
+        "the other one was never reached and is"
+        if missing == 1
+        else (f"the other {missing} were never reached and are")
+    )
+    return f"Run {run.id} {how}: {audited} of {total} systems were audited; {rest} {shown}."
+
+
 def print_scorecard(card: Scorecard, console: Console) -> None:
+    note = unfinished_note(card)
+    if note:
+        console.print(note, markup=False, highlight=False)
     console.print(scorecard_table(card))
     legend = ladder_legend(card)
     if legend:

@@ -1,0 +1,77 @@
+"""SIGINT and SIGTERM stop a command cleanly: raised as `Interrupted` where it is safe.
+
+CI cancelling a job and `docker stop` send SIGTERM; Ctrl-C sends SIGINT. Both must leave
+what was gathered stored and the run marked `interrupted`, then exit 128 + the signal
+number (130, 143), with a line on stderr. Python's default SIGTERM kills the process with
+no cleanup, and Typer turns KeyboardInterrupt into a silent exit 130, so the command line
+handles both itself:
+
+- `stop_signals_raise()` (around a whole command): a signal raises `Interrupted` in the main
+  thread, which the CLI reports in one line;
+- `stop_signals_cancel(task)` (inside the audit's event loop): a signal cancels the audit's
+  task instead, so it stops at an `await` — never halfway through writing a batch — and
+  `Interrupted` is raised from there.
+
+Both only act in the main thread (signal handlers can be set nowhere else), and restore the
+handlers they replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from api_audit.errors import Interrupted
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM raise `Interrupted`."""
+    if not _in_main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def stop_signals_cancel(task: asyncio.Task[Any]) -> Iterator[list[int]]:
+    """While inside, SIGINT and SIGTERM cancel `task`; the list says which arrived."""
+    received: list[int] = []
+    if not _in_main_thread():
+        yield received
+        return
+    loop = task.get_loop()
+
+    def cancel(signum: int) -> None:
+        received.append(signum)
+        task.cancel()
+
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, cancel, sig)
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            loop.remove_signal_handler(sig)  # sets SIG_DFL: put back what was there
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)

@@ -116,40 +116,95 @@ class _Failure(Exception):
         self.headers = headers
 
 
+# RFC 1952 §2.2: a gzip body is a series of members, each decoded in full. Each member is
+# its own zlib stream, so the number of members bounds the decoder's setup work; a real
+# multi-member body has a few (BGZF blocks hold 64 KiB each: 20 MiB is 320 of them), while
+# 5 MiB of empty 20-byte members would be 260,000. Past this many the body is `too_large`.
+MAX_GZIP_MEMBERS = 1000
+GZIP_MAGIC = b"\x1f\x8b"
+# zlib copies the input left after a member's end (`unused_data`); feeding it at most this
+# much at a time keeps that copying to MAX_GZIP_MEMBERS x 64 KiB, however large the chunk.
+_INFLATE_BYTES = 64 * 1024
+
+
 class _BoundedDecoder:
     """Decodes identity/gzip/deflate bodies without ever producing more than `limit` bytes:
     each call asks zlib for at most what is left plus one byte. Past the limit it raises
-    `too_large`, or, with `truncate`, keeps the first `limit` bytes and sets `full`."""
+    `too_large`, or, with `truncate`, keeps the first `limit` bytes and sets `full`.
+
+    gzip: every member is decoded, up to MAX_GZIP_MEMBERS, the limit counting them all.
+    Bytes after a complete member that do not start another (no 1f 8b) are trailing
+    garbage and are ignored, as gzip(1), browsers and Node's gunzip ignore them; bytes that
+    do start one must be a valid member (a `protocol` error otherwise, as in Node).
+    deflate: one zlib stream (RFC 9110 §8.4.1.2), or raw deflate without the zlib header,
+    which some servers send (httpx allows it too); which one is read from the first two
+    bytes, however the body is chunked. Bytes after the stream's end are ignored.
+    """
 
     def __init__(self, coding: str, limit: int, *, truncate: bool = False) -> None:
         self._coding = coding
         self._limit = limit
         self._truncate = truncate
         self._size = 0
-        self._first = True
         self.full = False
-        self._zlib: zlib._Decompress | None = None
-        if coding == "gzip":
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif coding == "deflate":
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)
+        self._zlib: zlib._Decompress | None = None  # the member (stream) being decoded
+        self._members = 0
+        self._held = b""  # too few bytes yet to tell how the next stream starts
+        self._done = False  # the last member has ended: the rest is ignored
 
     def feed(self, data: bytes) -> bytes:
-        if self._zlib is None:
+        if self._coding == "identity":
             return self._counted(data)
-        try:
-            out = self._zlib.decompress(data, self._room())
-        except zlib.error:
-            if not (self._coding == "deflate" and self._first):
-                raise
-            # Some servers send raw deflate without the zlib header (as httpx also allows).
-            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._zlib.decompress(data, self._room())
-        self._first = False
-        return self._counted(out)
+        view = memoryview(data)
+        out: list[bytes] = []
+        for start in range(0, len(view), _INFLATE_BYTES):
+            if self.full or self._done:
+                break
+            out.append(self._inflate(bytes(view[start : start + _INFLATE_BYTES])))
+        return b"".join(out)
 
     def finish(self) -> bytes:
-        return b"" if self._zlib is None else self._counted(self._zlib.flush(self._room()))
+        # All input is consumed by now (zlib keeps input back only once the output is over
+        # the limit, which has raised or set `full`), so flush returns what zlib holds.
+        if self._zlib is None or self._done:
+            return b""
+        return self._counted(self._zlib.flush(self._room()))
+
+    def _inflate(self, data: bytes) -> bytes:
+        out: list[bytes] = []
+        while data and not self.full and not self._done:
+            if self._zlib is None or self._zlib.eof:
+                data, self._held = self._held + data, b""
+                if len(data) < 2:
+                    self._held = data
+                    break
+                self._zlib = self._next_stream(data[:2])
+                if self._zlib is None:
+                    break
+            stream = self._zlib
+            out.append(self._counted(stream.decompress(data, self._room())))
+            data = stream.unused_data if stream.eof else b""
+        return b"".join(out)
+
+    def _next_stream(self, head: bytes) -> zlib._Decompress | None:
+        """A decompressor for the stream that starts with `head`; None when the rest of the
+        body is to be ignored (trailing garbage, or members past the cap with `truncate`)."""
+        if self._coding == "deflate":
+            if self._members:
+                self._done = True  # one stream only: the rest is trailing garbage
+                return None
+            self._members = 1
+            cmf, flg = head[0], head[1]
+            wrapped = cmf & 0x0F == 8 and cmf >> 4 <= 7 and (cmf << 8 | flg) % 31 == 0
+            return zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        if self._members and head != GZIP_MAGIC:
+            self._done = True
+            return None
+        if self._members >= MAX_GZIP_MEMBERS:
+            self._over(f"gzip body has more than {MAX_GZIP_MEMBERS} members")
+            return None
+        self._members += 1
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
 
     def _room(self) -> int:
         return self._limit - self._size + 1  # never 0: zlib reads max_length=0 as unbounded
@@ -157,12 +212,15 @@ class _BoundedDecoder:
     def _counted(self, out: bytes) -> bytes:
         self._size += len(out)
         if self._size > self._limit:
-            if not self._truncate:
-                raise _Failure("too_large", f"decoded body is over {self._limit} bytes")
             out = out[: len(out) - (self._size - self._limit)]
             self._size = self._limit
-            self.full = True
+            self._over(f"decoded body is over {self._limit} bytes")
         return out
+
+    def _over(self, detail: str) -> None:
+        if not self._truncate:
+            raise _Failure("too_large", detail)
+        self.full = True
 
 
 def _content_coding(value: str) -> str | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import socket
 import struct
 import threading
@@ -45,6 +47,9 @@ def _gzip_of_zeros(size: int) -> bytes:
 
 
 GZIP_BOMB = _gzip_of_zeros(BOMB_BYTES)
+SPEC = {"openapi": "3.0.3", "info": {"title": "Planning", "version": "1"}, "paths": {}}
+SPEC_BYTES = json.dumps(SPEC).encode()
+SPLIT_SPEC = (SPEC_BYTES[:37], SPEC_BYTES[37:])
 BIG_BODY = b"b" * (1024 * 1024)
 
 
@@ -130,6 +135,18 @@ class Handler(BaseHTTPRequestHandler):
         packer = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
         body = packer.compress(b"hello gzip") + packer.flush()
         self.reply(200, body, Content_Encoding="gzip")
+
+    def route_gzip_members(self) -> None:  # a JSON spec as two gzip members (RFC 1952 §2.2)
+        first, second = (gzip.compress(part, mtime=0) for part in SPLIT_SPEC)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(first) + len(second)))
+        self.end_headers()
+        for piece in (first + second[:4], second[4:]):  # the second header split on the wire
+            self.wfile.write(piece)
+            self.wfile.flush()
+            time.sleep(0.05)
 
     def route_deflate(self) -> None:
         self.reply(200, zlib.compress(b"hello deflate"), Content_Encoding="deflate")
@@ -303,6 +320,13 @@ def test_cookies_are_not_kept_between_requests(servers: Servers) -> None:
 def test_compressed_bodies_are_decoded(servers: Servers, path: str, body: bytes) -> None:
     exchange = fetch(servers.url + path)
     assert (exchange.error, exchange.body) == (None, body)
+
+
+def test_a_spec_sent_as_two_gzip_members_comes_back_whole(servers: Servers) -> None:
+    exchange = fetch(f"{servers.url}/gzip-members")
+    assert (exchange.error, exchange.status) == (None, 200)
+    assert exchange.body == SPEC_BYTES
+    assert json.loads(exchange.body) == SPEC
 
 
 def test_redirect_chain_is_recorded_and_followed(servers: Servers) -> None:

@@ -10,6 +10,21 @@ raises: it comes back as an `Exchange` whose `error` is one short word.
 
 Politeness (reference §3) is per origin: a few requests in flight, starts spaced, robots.txt
 asked first (robots.py), Retry-After honoured, and a host that keeps failing left alone.
+
+One host cannot hold the run (issue 9). The waiting a host asks for (Retry-After pauses, the
+spacing a Crawl-delay adds beyond min_interval) is charged to its `host_wait_budget` before
+it is waited, and a wait that would overspend it is not waited; `host_error_budget` errors
+in a row (network errors, 429s, 503s with Retry-After) also end it. Either way every request
+still planned there ends at once as `host_budget`, and those already on the wire end within
+their deadline. So the run waits on one host for at most
+
+    host_wait_budget + (requests sent to it) x (min_interval + deadline)
+
+and a host that only ever errs is sent at most host_error_budget + per_host - 1 requests,
+robots.txt included. With `api-audit run`'s defaults that is 30 + 4 x 20.5 = 112 s if every
+answer drips until its deadline, and about 6 s for a host that answers every request at once
+with 429 and Retry-After: 5 (it was 121 s before the budgets).
+
 Memory stays flat on a long run: an exchange is kept only until the last caller that said
 it would ask for it (`HttpEngine.expect`) has it.
 """
@@ -28,7 +43,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -68,7 +83,13 @@ class FetchOptions:
     max_wire_bytes: int = 5 * 1024 * 1024
     max_decoded_bytes: int = 20 * 1024 * 1024
     retry_after_cap: float = 10.0  # honour Retry-After on 429/503 up to this: pause, retry once
-    host_error_budget: int = 3  # network errors in a row before a host is left alone; 0: never
+    # Errors in a row before a host is left alone (0: never): network errors, and answers
+    # that ask us to come back later (a 429, or a 503 with Retry-After).
+    host_error_budget: int = 3
+    # Seconds of waiting one host may ask for in a run: Retry-After pauses, and the spacing
+    # a robots.txt Crawl-delay adds beyond min_interval. A wait that would go past it is not
+    # waited: the host is left alone instead. math.inf: no budget.
+    host_wait_budget: float = 30.0
     respect_robots: bool = True  # ask each origin's robots.txt first (robots.py)
     crawl_delay_cap: float = 10.0  # a robots.txt Crawl-delay stretches spacing up to this
     user_agent: str = USER_AGENT
@@ -274,6 +295,8 @@ class _Trail:
     sent_at: float | None = None  # perf_counter when the first request was put on the wire
     started_at: str = ""
     retried: bool = False
+    busy: bool = False  # the last answer asked us to come back later (see _note_busy)
+    asked: str = ""  # that answer, in words: "429 with Retry-After: 5"
     left: float = 0.0  # deadline seconds left while the clock is held
 
     # The deadline measures the server's time: it starts with the first request on the wire
@@ -362,7 +385,8 @@ class HttpEngine:
     Politeness, per origin (scheme://host:port): at most `per_host` requests in flight,
     starts at least `min_interval` apart (stretched by a robots.txt Crawl-delay and by a
     Retry-After, each up to a cap), robots.txt asked first, and after `host_error_budget`
-    network errors in a row nothing more is sent (those requests end as `host_budget`).
+    errors in a row, or once waiting would overspend `host_wait_budget`, nothing more is
+    sent (those requests end as `host_budget`; see the module docstring for the bound).
     """
 
     def __init__(
@@ -384,9 +408,13 @@ class HttpEngine:
         self._per_host: dict[str, _Slots] = {}
         self._tickets = itertools.count(1 << 40)  # fetches given no priority: after all given
         self._next_start: dict[str, float] = {}
+        self._own_next: dict[str, float] = {}  # origin -> next start by min_interval alone
         self._intervals: dict[str, float] = {}  # origin -> spacing a Crawl-delay asked for
-        self._failures: dict[str, int] = {}  # origin -> network errors in a row
+        self._waited: dict[str, float] = {}  # origin -> seconds of its host_wait_budget spent
+        self._asked: dict[str, str] = {}  # origin -> what last asked us to wait
+        self._failures: dict[str, int] = {}  # origin -> errors in a row
         self._given_up: dict[str, str] = {}  # origin -> why nothing more is sent there
+        self._out_of_time: set[str] = set()  # origins given up for their wait budget
         self._fetches: dict[str, asyncio.Task[Exchange]] = {}
         self._running: set[asyncio.Task[Exchange]] = set()
         self._demand: dict[str, int] = {}  # request key -> fetch() calls still expected
@@ -555,7 +583,7 @@ class HttpEngine:
             status, headers = response.status, response.headers
         self._account(
             trail.origin,
-            answered=status is not None,
+            answered=status is not None and not trail.busy,
             error=error if from_network else None,
             detail=detail or "",
         )
@@ -575,12 +603,20 @@ class HttpEngine:
 
     async def _follow(self, request: FetchRequest, trail: _Trail, limits: _Limits) -> _Response:
         accept = request.accept or "*/*"
+        asked_to_wait: _Response | None = None  # the 429/503 a retry is planned after
         while True:
             url = _checked_url(trail.url)
             trail.hold_clock()
             if limits.robots:
                 await self._check_robots(url)
-            response = await self._send_limited(request.method, url, accept, trail, limits)
+            try:
+                response = await self._send_limited(request.method, url, accept, trail, limits)
+            except _Failure as failure:
+                if asked_to_wait is None or failure.error != "host_budget":
+                    raise
+                # The host was left alone before the retry: the answer we had is the evidence
+                # (its status and headers; a body is not read before a retry).
+                return replace(asked_to_wait, retry=False)
             if response.location is not None:
                 trail.hops.append(Hop(response.status, trail.url, response.location))
                 if len(trail.hops) > self._options.max_redirects:
@@ -594,6 +630,7 @@ class HttpEngine:
                 continue
             if response.retry:
                 trail.retried = True
+                asked_to_wait = response
                 continue  # _send_limited paused the host for the Retry-After; the retry waits
             return response
 
@@ -605,6 +642,7 @@ class HttpEngine:
         delay = rules.crawl_delay
         if delay:
             self._intervals[origin] = min(delay, self._options.crawl_delay_cap)
+            self._asked.setdefault(origin, f"robots.txt Crawl-delay: {delay:g}")
         refusal = rules.refusal(str(url))
         if refusal is not None:
             raise _Failure(refusal.error, refusal.detail)
@@ -624,27 +662,59 @@ class HttpEngine:
         # Host slot first, then the global one, so a busy host never holds global slots idle.
         async with host_limit.hold(ticket):
             self._check_budget(origin)  # it may have run out while this request queued
-            await self._wait_turn(origin)
+            if await self._wait_turn(origin) and origin not in self._out_of_time:
+                self._check_budget(origin)  # errors while it waited: do not send another
             async with self._global.hold(ticket):
                 trail.run_clock(limits.deadline)
                 response = await self._send(method, url, accept, trail, limits)
         if response.pause > 0:
-            self._pause_host(origin, response.pause)
+            self._pause_host(origin, response.pause, trail.asked)
         return response
 
-    async def _wait_turn(self, origin: str) -> None:
-        """Wait until `origin` may get its next request, and book the one after."""
-        interval = max(self._options.min_interval, self._intervals.get(origin, 0.0))
+    async def _wait_turn(self, origin: str) -> bool:
+        """Wait until `origin` may get its next request, and book the one after; True if
+        there was a wait.
+
+        The part of the wait the server asked for (a Retry-After pause, a Crawl-delay's
+        stretch of the spacing) is the time past when our own spacing would have let this
+        request start; it is charged to the host's wait budget before it is waited, so a
+        request that waited has paid and is sent even if the budget runs out meanwhile."""
+        own = self._options.min_interval
+        interval = max(own, self._intervals.get(origin, 0.0))
         now = asyncio.get_running_loop().time()
         start = max(now, self._next_start.get(origin, 0.0))
+        self._charge_wait(origin, start - max(now, self._own_next.get(origin, 0.0)))
         if interval > 0 or origin in self._next_start:
             self._next_start[origin] = start + interval
-        if start > now:
-            await asyncio.sleep(start - now)
+            self._own_next[origin] = start + own
+        if start <= now:
+            return False
+        await asyncio.sleep(start - now)
+        return True
 
-    def _pause_host(self, origin: str, seconds: float) -> None:
+    def _pause_host(self, origin: str, seconds: float, asked: str) -> None:
         until = asyncio.get_running_loop().time() + seconds
         self._next_start[origin] = max(self._next_start.get(origin, 0.0), until)
+        self._asked[origin] = asked
+
+    def _wait_left(self, origin: str) -> float:
+        return self._options.host_wait_budget - self._waited.get(origin, 0.0)
+
+    def _charge_wait(self, origin: str, seconds: float) -> None:
+        """Spend `seconds` of the host's wait budget, or leave the host alone if too few are
+        left: the wait is then not waited, so a host never costs more than its budget."""
+        if seconds <= 0:
+            return
+        if seconds > self._wait_left(origin):
+            budget = self._options.host_wait_budget
+            asked = self._asked.get(origin, "the server")
+            self._given_up[origin] = (
+                f"not sent: api-audit stopped sending to {origin}: it asked for more than "
+                f"{budget:g} s of waiting in all this run (the last ask: {asked})"
+            )
+            self._out_of_time.add(origin)
+            raise _Failure("host_budget", self._given_up[origin])
+        self._waited[origin] = self._waited.get(origin, 0.0) + seconds
 
     def _check_budget(self, origin: str) -> None:
         reason = self._given_up.get(origin)
@@ -654,21 +724,27 @@ class HttpEngine:
     def _account(
         self, origin: str | None, *, answered: bool, error: str | None, detail: str
     ) -> None:
-        """Keep each origin's count of network errors in a row; spend its budget."""
+        """At the end of a fetch: an answer clears the origin's errors in a row (unless it
+        asked us to come back later: those count as they arrive, see _count_error); a
+        network error counts."""
         if origin is None or origin in self._given_up:
             return
         if answered:
             self._failures.pop(origin, None)
-            return
-        if error not in NETWORK_ERRORS:
+        elif error in NETWORK_ERRORS:
+            self._count_error(origin, f"{error}, {_one_line(detail)[:120]}")
+
+    def _count_error(self, origin: str, last: str) -> None:
+        """One more error in a row for `origin`; at `host_error_budget` it is left alone."""
+        if origin in self._given_up:
             return
         count = self._failures.get(origin, 0) + 1
         self._failures[origin] = count
         budget = self._options.host_error_budget
         if budget and count >= budget:
             self._given_up[origin] = (
-                f"not sent: api-audit stopped sending to {origin} after {count} network "
-                f"errors in a row (the last: {error}, {_one_line(detail)[:120]})"
+                f"not sent: api-audit stopped sending to {origin} after {count} errors "
+                f"in a row (the last: {last})"
             )
 
     # -- the wire -----------------------------------------------------------------------
@@ -692,6 +768,7 @@ class HttpEngine:
         try:
             status = response.status_code
             headers = tuple(response.headers.multi_items())
+            self._note_busy(trail, response)
             location = response.headers.get("location")
             if status in REDIRECT_STATUSES and location is not None:
                 return _Response(status, headers, location=location)
@@ -702,7 +779,7 @@ class HttpEngine:
                 delay = self._retry_after(response)
                 if delay is not None:
                     pause = min(delay, self._options.retry_after_cap)
-                    if self._may_retry(trail, delay):
+                    if self._may_retry(trail, delay, pause):
                         return _Response(status, headers, retry=True, pause=pause)
             if method == "HEAD":
                 return _Response(status, headers, pause=pause, tls_version=tls_version)
@@ -716,9 +793,29 @@ class HttpEngine:
         value = response.headers.get("retry-after")
         return None if value is None else parse_retry_after(value, datetime.now(UTC))
 
-    def _may_retry(self, trail: _Trail, delay: float) -> bool:
-        """One retry, only when the wait is within the cap."""
-        return not trail.retried and delay <= self._options.retry_after_cap
+    def _note_busy(self, trail: _Trail, response: httpx.Response) -> None:
+        """A 429, or a 503 with Retry-After, counts as an error in a row as it arrives (a
+        retry that is answered the same way counts again): a host that only ever asks us
+        to come back later is left alone like one that cannot be reached."""
+        status = response.status_code
+        retry_after = response.headers.get("retry-after")
+        trail.busy = status == 429 or (status == 503 and retry_after is not None)
+        said = f" with Retry-After: {_one_line(retry_after)[:60]}" if retry_after else ""
+        trail.asked = f"{status}{said}"
+        if trail.busy and trail.origin is not None:
+            self._count_error(trail.origin, trail.asked)
+
+    def _may_retry(self, trail: _Trail, delay: float, pause: float) -> bool:
+        """One retry, only when the wait is within the cap and the host's wait budget, and
+        the host has not just been left alone (then the answer we have is the evidence)."""
+        origin = trail.origin
+        return (
+            not trail.retried
+            and delay <= self._options.retry_after_cap
+            and origin is not None
+            and origin not in self._given_up
+            and pause <= self._wait_left(origin)
+        )
 
     async def _read_body(
         self, response: httpx.Response, headers: tuple[tuple[str, str], ...], limits: _Limits

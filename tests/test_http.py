@@ -221,6 +221,15 @@ class Handler(BaseHTTPRequestHandler):
     def route_retry_later(self) -> None:
         self.reply(503, b"busy", Retry_After="3600")
 
+    def route_busy(self) -> None:  # /busy/{seconds,date,503,short}: never anything else
+        form = self.path.split("?", 1)[0].rsplit("/", 1)[1]
+        if form == "date":
+            later = format_datetime(datetime.now(UTC) + timedelta(seconds=5), usegmt=True)
+            self.reply(429, b"slow down", Retry_After=later)
+        else:
+            wait = "1" if form == "short" else "5"
+            self.reply(503 if form == "503" else 429, b"slow down", Retry_After=wait)
+
 
 @dataclass
 class Servers:
@@ -577,7 +586,7 @@ def test_a_host_that_keeps_failing_is_left_alone() -> None:
     exchanges = run(go())
     assert [e.error for e in exchanges] == ["connect"] * 3 + ["host_budget"] * 3
     assert exchanges[3].error_detail.startswith(
-        f"not sent: api-audit stopped sending to {origin} after 3 network errors in a row "
+        f"not sent: api-audit stopped sending to {origin} after 3 errors in a row "
         "(the last: connect, "
     )
     assert len(backend.connects) == 3  # nothing more was tried
@@ -633,6 +642,115 @@ def test_errors_that_are_not_the_network_do_not_spend_the_budget(servers: Server
             return [await engine.fetch(FetchRequest(u)) for u in urls]
 
     assert [e.error for e in run(go())] == ["too_large"] * 3 + [None]
+
+
+# --- one host cannot hold the run (issue 9) -----------------------------------------------
+
+
+def fetch_busy_and_honest(
+    busy: str, honest: str, count: int, **options: Any
+) -> tuple[list[Exchange], list[Exchange], float]:
+    """`count` requests to each host, all at once; the exchanges and the seconds it took."""
+
+    async def go() -> tuple[list[Exchange], list[Exchange], float]:
+        async with HttpEngine(FetchOptions(allow_private=True, **options)) as engine:
+            began = time.perf_counter()
+            busy_fetches = [engine.fetch(FetchRequest(f"{busy}?{i}")) for i in range(count)]
+            honest_fetches = [engine.fetch(FetchRequest(f"{honest}?{i}")) for i in range(count)]
+            done = await asyncio.gather(*busy_fetches, *honest_fetches)
+            return done[:count], done[count:], time.perf_counter() - began
+
+    return run(go())
+
+
+def busy_hits(state: ServerState) -> int:
+    return sum(n for path, n in state.hits.items() if path.startswith("/busy/"))
+
+
+@pytest.mark.parametrize("form", ["seconds", "date", "503"])
+def test_a_host_that_only_asks_to_wait_spends_its_wait_budget(servers: Servers, form: str) -> None:
+    """429 (or 503) with Retry-After: 5, in either form, to everything: the first answers
+    show the host would cost more than its 1 s budget, so the 5 s pause is never waited."""
+    busy, honest = f"{servers.urls[0]}/busy/{form}", f"{servers.urls[1]}/ok"
+    hostile, others, took = fetch_busy_and_honest(
+        busy, honest, 8, host_wait_budget=1, host_error_budget=0
+    )
+    assert took < 4  # a waited 5 s pause would show here
+    answered = [e for e in hostile if e.error is None]
+    assert answered, "the first requests are answered"
+    assert {e.status for e in answered} == {503 if form == "503" else 429}
+    assert busy_hits(servers.state) == len(answered) <= 2  # the two sent before the pause
+    left_alone = [e for e in hostile if e.error is not None]
+    assert {e.error for e in left_alone} == {"host_budget"}
+    assert left_alone[0].error_detail.startswith(
+        f"not sent: api-audit stopped sending to {servers.urls[0]}: it asked for more than 1 s of "
+        "waiting in all this run (the last ask: "
+    )
+    assert "with Retry-After: " in left_alone[0].error_detail
+    assert [(e.status, e.error) for e in others] == [(200, None)] * 8
+
+
+def test_the_wait_budget_counts_every_pause_waited(servers: Servers) -> None:
+    """Pauses of 0.5 s (Retry-After: 5 held to the cap) against a 0.75 s budget: one is
+    waited; the next would overspend the budget, so it and the rest are never sent."""
+
+    async def go() -> list[Exchange]:
+        options = FetchOptions(
+            allow_private=True, host_error_budget=0, retry_after_cap=0.5, host_wait_budget=0.75
+        )
+        async with HttpEngine(options) as engine:
+            urls = [f"{servers.url}/busy/seconds?{i}" for i in range(5)]
+            return [await engine.fetch(FetchRequest(u)) for u in urls]
+
+    exchanges = run(go())
+    assert [(e.status, e.error) for e in exchanges] == [(429, None)] * 2 + [
+        (None, "host_budget")
+    ] * 3
+    assert busy_hits(servers.state) == 2
+
+
+def test_answers_asking_to_wait_count_as_errors_in_a_row(servers: Servers) -> None:
+    """With the pause held to 0.05 s, the wait budget is no limit: the error budget is."""
+    busy, honest = f"{servers.urls[0]}/busy/seconds", f"{servers.urls[1]}/ok"
+    hostile, others, _ = fetch_busy_and_honest(
+        busy, honest, 8, host_error_budget=3, retry_after_cap=0.05
+    )
+    statuses = [e.status for e in hostile if e.error is None]
+    assert statuses == [429] * len(statuses)
+    # the third 429 stops it; at most one more was already on its way (per_host=2)
+    assert 3 <= busy_hits(servers.state) == len(statuses) <= 3 + 2 - 1
+    refused = [e for e in hostile if e.error is not None]
+    assert {e.error for e in refused} == {"host_budget"}
+    assert refused[0].error_detail == (
+        f"not sent: api-audit stopped sending to {servers.urls[0]} after 3 errors in a row "
+        "(the last: 429 with Retry-After: 5)"
+    )
+    assert [(e.status, e.error) for e in others] == [(200, None)] * 8
+
+
+def test_a_retry_the_host_is_left_alone_before_keeps_the_answer(servers: Servers) -> None:
+    """Both get 429 with Retry-After: 1 and would retry; the second 429 uses up the error
+    budget, so neither retry is sent and each exchange is the 429 it had."""
+
+    async def go() -> list[Exchange]:
+        options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=2)
+        async with HttpEngine(options) as engine:
+            urls = [f"{servers.url}/busy/short?{i}" for i in range(2)]
+            return await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls))
+
+    assert [(e.status, e.error) for e in run(go())] == [(429, None)] * 2
+    assert busy_hits(servers.state) == 2
+
+
+def test_an_answer_between_429s_resets_the_count(servers: Servers) -> None:
+    paths = ["/busy/seconds?1", "/ok?between", "/busy/seconds?2", "/ok?after"]
+
+    async def go() -> list[Exchange]:
+        options = FetchOptions(allow_private=True, host_error_budget=2, retry_after_cap=0.05)
+        async with HttpEngine(options) as engine:
+            return [await engine.fetch(FetchRequest(servers.url + p)) for p in paths]
+
+    assert [(e.status, e.error) for e in run(go())] == [(429, None), (200, None)] * 2
 
 
 # --- memory: exchanges are let go after their last caller ----------------------------------

@@ -149,7 +149,10 @@ def run(
         typer.Option(
             min=0,
             max=1000,
-            help="Stop sending to a host after this many network errors in a row (0: never stop).",
+            help="Stop sending to a host after this many errors in a row: network errors, "
+            "429s and 503s with Retry-After (0: never stop). A host is also left alone once "
+            f"it asks for more than {FetchOptions.host_wait_budget:g} s of waiting in all "
+            "(Retry-After, Crawl-delay).",
         ),
     ] = FetchOptions.host_error_budget,
     ignore_robots: Annotated[

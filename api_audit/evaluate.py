@@ -74,7 +74,7 @@ _ERROR_WORDS = {
     "protocol": "malformed HTTP response",
     "bad_url": "not a fetchable URL",
     "robots": "excluded by robots.txt",
-    "host_budget": "host given up after repeated errors",
+    "host_budget": "host given up after repeated errors or too much waiting",
 }
 
 

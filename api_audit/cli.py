@@ -150,11 +150,18 @@ def run(
             min=0,
             max=1000,
             help="Stop sending to a host after this many errors in a row: network errors, "
-            "429s and 503s with Retry-After (0: never stop). A host is also left alone once "
-            f"it asks for more than {FetchOptions.host_wait_budget:g} s of waiting in all "
-            "(Retry-After, Crawl-delay).",
+            "429s and 503s with Retry-After (0: never stop).",
         ),
     ] = FetchOptions.host_error_budget,
+    host_wait_budget: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=3600,
+            help="Seconds of Retry-After pauses one host may ask for in a run; a pause past "
+            "it is not waited and the host is left alone (its findings say so).",
+        ),
+    ] = FetchOptions.host_wait_budget,
     ignore_robots: Annotated[
         bool,
         typer.Option(
@@ -191,6 +198,7 @@ def run(
         min_interval=min_interval,
         deadline=deadline,
         host_error_budget=max_host_errors,
+        host_wait_budget=host_wait_budget,
         respect_robots=not ignore_robots,
         allow_private=allow_private,
     )
@@ -201,6 +209,7 @@ def run(
         "min_interval": min_interval,
         "deadline": deadline,
         "max_host_errors": max_host_errors,
+        "host_wait_budget": host_wait_budget,
         "ignore_robots": ignore_robots,
         "vendor": vendor or [],
         "system": system or [],

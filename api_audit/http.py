@@ -11,19 +11,22 @@ raises: it comes back as an `Exchange` whose `error` is one short word.
 Politeness (reference §3) is per origin: a few requests in flight, starts spaced, robots.txt
 asked first (robots.py), Retry-After honoured, and a host that keeps failing left alone.
 
-One host cannot hold the run (issue 9). The waiting a host asks for (Retry-After pauses, the
-spacing a Crawl-delay adds beyond min_interval) is charged to its `host_wait_budget` before
-it is waited, and a wait that would overspend it is not waited; `host_error_budget` errors
-in a row (network errors, 429s, 503s with Retry-After) also end it. Either way every request
-still planned there ends at once as `host_budget`, and those already on the wire end within
-their deadline. So the run waits on one host for at most
+One host cannot hold the run (issue 9). The pauses a host asks for as it answers (Retry-After
+on a 429 or 503) are charged to its `host_wait_budget` before they are waited, and a pause
+that would overspend it is not waited; `host_error_budget` errors in a row (network errors,
+429s, 503s with Retry-After) also end it. Either way every request still planned there ends
+at once as `host_budget`, and those already on the wire end within their deadline. A
+robots.txt Crawl-delay is not charged: it is the host's standing, published rule, known
+before the first request and capped at `crawl_delay_cap` per request, so honouring it in
+full costs a known spacing, never a surprise. So the run waits on one host for at most
 
-    host_wait_budget + (requests sent to it) x (min_interval + deadline)
+    host_wait_budget + (requests sent to it) x (spacing + deadline)
 
-and a host that only ever errs is sent at most host_error_budget + per_host - 1 requests,
-robots.txt included. With `api-audit run`'s defaults that is 30 + 4 x 20.5 = 112 s if every
-answer drips until its deadline, and about 6 s for a host that answers every request at once
-with 429 and Retry-After: 5 (it was 121 s before the budgets).
+(spacing: the larger of min_interval and the capped Crawl-delay), and a host that only ever
+errs is sent at most host_error_budget + per_host - 1 requests, robots.txt included. With
+`api-audit run`'s defaults that is 30 + 4 x 20.5 = 112 s if every answer drips until its
+deadline, and about 6 s for a host that answers every request at once with 429 and
+Retry-After: 5 (it was 121 s before the budgets).
 
 Memory stays flat on a long run: an exchange is kept only until the last caller that said
 it would ask for it (`HttpEngine.expect`) has it.
@@ -86,8 +89,8 @@ class FetchOptions:
     # Errors in a row before a host is left alone (0: never): network errors, and answers
     # that ask us to come back later (a 429, or a 503 with Retry-After).
     host_error_budget: int = 3
-    # Seconds of waiting one host may ask for in a run: Retry-After pauses, and the spacing
-    # a robots.txt Crawl-delay adds beyond min_interval. A wait that would go past it is not
+    # Seconds of pausing one host may ask for in a run (Retry-After on 429/503; a robots.txt
+    # Crawl-delay is a standing rule, not charged). A pause that would go past it is not
     # waited: the host is left alone instead. math.inf: no budget.
     host_wait_budget: float = 30.0
     respect_robots: bool = True  # ask each origin's robots.txt first (robots.py)
@@ -408,7 +411,7 @@ class HttpEngine:
         self._per_host: dict[str, _Slots] = {}
         self._tickets = itertools.count(1 << 40)  # fetches given no priority: after all given
         self._next_start: dict[str, float] = {}
-        self._own_next: dict[str, float] = {}  # origin -> next start by min_interval alone
+        self._own_next: dict[str, float] = {}  # origin -> next start by spacing alone
         self._intervals: dict[str, float] = {}  # origin -> spacing a Crawl-delay asked for
         self._waited: dict[str, float] = {}  # origin -> seconds of its host_wait_budget spent
         self._asked: dict[str, str] = {}  # origin -> what last asked us to wait
@@ -642,7 +645,6 @@ class HttpEngine:
         delay = rules.crawl_delay
         if delay:
             self._intervals[origin] = min(delay, self._options.crawl_delay_cap)
-            self._asked.setdefault(origin, f"robots.txt Crawl-delay: {delay:g}")
         refusal = rules.refusal(str(url))
         if refusal is not None:
             raise _Failure(refusal.error, refusal.detail)
@@ -675,18 +677,17 @@ class HttpEngine:
         """Wait until `origin` may get its next request, and book the one after; True if
         there was a wait.
 
-        The part of the wait the server asked for (a Retry-After pause, a Crawl-delay's
-        stretch of the spacing) is the time past when our own spacing would have let this
+        The part of the wait the server asked for as it answered (a Retry-After pause) is
+        the time past when the spacing (min_interval, or a Crawl-delay) would have let this
         request start; it is charged to the host's wait budget before it is waited, so a
         request that waited has paid and is sent even if the budget runs out meanwhile."""
-        own = self._options.min_interval
-        interval = max(own, self._intervals.get(origin, 0.0))
+        interval = max(self._options.min_interval, self._intervals.get(origin, 0.0))
         now = asyncio.get_running_loop().time()
         start = max(now, self._next_start.get(origin, 0.0))
         self._charge_wait(origin, start - max(now, self._own_next.get(origin, 0.0)))
         if interval > 0 or origin in self._next_start:
             self._next_start[origin] = start + interval
-            self._own_next[origin] = start + own
+            self._own_next[origin] = start + interval
         if start <= now:
             return False
         await asyncio.sleep(start - now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import socket
 import time
 from collections.abc import Iterator
@@ -313,21 +314,18 @@ def test_crawl_delay_spaces_the_requests_up_to_a_cap(site: LoopbackSite) -> None
     assert time.monotonic() - began < 5
 
 
-def test_crawl_delay_spacing_is_paid_from_the_hosts_wait_budget(site: LoopbackSite) -> None:
-    """0.3 s apart (Crawl-delay 60, capped) against a 0.5 s budget: the second request's
-    0.3 s is waited; the third's would overspend it, so it and the fourth are not sent."""
+def test_crawl_delay_spacing_is_not_charged_to_the_hosts_wait_budget(
+    site: LoopbackSite,
+) -> None:
+    """0.3 s apart (Crawl-delay 60, capped) against a 0.5 s budget: a Crawl-delay is the
+    host's standing rule, honoured in full, so all four requests are sent, spaced."""
     site.robots("User-agent: *\nCrawl-delay: 60\n")
     exchanges = fetch_all(
         [f"{site.origin}/p{i}" for i in range(4)], crawl_delay_cap=0.3, host_wait_budget=0.5
     )
-    assert [(e.status, e.error) for e in exchanges] == [(404, None)] * 2 + [
-        (None, "host_budget")
-    ] * 2
-    assert exchanges[2].error_detail == (
-        f"not sent: api-audit stopped sending to {site.origin}: it asked for more than 0.5 s "
-        "of waiting in all this run (the last ask: robots.txt Crawl-delay: 60)"
-    )
-    assert sorted(site.hits) == ["/p0", "/p1", "/robots.txt"]
+    assert [(e.status, e.error) for e in exchanges] == [(404, None)] * 4
+    starts = sorted(site.times[f"/p{i}"][0] for i in range(4))
+    assert all(b - a >= 0.25 for a, b in itertools.pairwise(starts))
 
 
 def test_robots_rules_are_let_go_with_the_origins_last_declared_request(site: LoopbackSite) -> None:

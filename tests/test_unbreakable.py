@@ -447,3 +447,31 @@ def test_the_output_is_valid_utf8_with_replacement_characters(mixed_run: Run) ->
         systems = {row["system"] for row in mixed_run.document()["systems"]}
         assert "json-escapes" in systems
         assert "\ufffd" in mixed_run.out
+
+
+# --- one host cannot hold the run (item 3): a host that is always busy ---------------------
+
+
+def test_a_host_answering_429_to_everything_is_left_alone_after_a_few_requests(
+    tmp_path: Path,
+) -> None:
+    busy = Site(
+        "busy",
+        {"/robots.txt": static(404, b"", Content_Type="text/plain")},
+        {kind: f"/{kind}" for kind in ENDPOINT_KINDS},
+        None,
+        default=static(429, b"slow down", Content_Type="text/plain", Retry_After="1"),
+    )
+    market = Market([busy, _honest_site()], None)
+    try:
+        run = audit(market, tmp_path, "--allow-private", "-f", "json")
+    finally:
+        market.close()
+    assert run.code == 0, run.err
+    asked = sum(n for path, n in busy.hits.items() if path != "/robots.txt")
+    assert 1 <= asked <= 3 + 2 - 1  # --max-host-errors 3, --per-host 2
+    findings = {row["system"]: row["findings"] for row in run.document()["systems"]}
+    given_up = [f for f in findings["busy"] if "host given up" in f["message"]]
+    assert given_up
+    assert all(f["outcome"] == "inconclusive" for f in given_up)
+    assert any(f["outcome"] == "pass" for f in findings["honest"])

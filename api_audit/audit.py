@@ -28,7 +28,7 @@ from api_audit.guard import SocketFactory
 from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Catalogue, Exchange, Finding, Methodology, RunInfo, System
 from api_audit.plan import ProbePlan, api_origin, distinct_requests, plan_probes
-from api_audit.signals import stop_signals_cancel
+from api_audit.signals import stop_signals_cancel, stop_signals_deferred
 from api_audit.store import Store
 
 ProgressCallback = Callable[[System, Sequence[Finding]], None]
@@ -81,9 +81,11 @@ def run_audit(
         # was gathered is written and the run is marked, never left `running`.
         if isinstance(stop, Interrupted):
             stop.run_id = run.id
-        store.finish_run(run.id, status="interrupted")
+        with stop_signals_deferred(raise_after=False):  # a second Ctrl-C waits for the mark
+            store.finish_run(run.id, status="interrupted")
         raise
-    store.finish_run(run.id, status="complete")
+    with stop_signals_deferred():
+        store.finish_run(run.id, status="complete")
     return AuditResult(
         run=store.run_info(run.id),
         systems=len(systems),

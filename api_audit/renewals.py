@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from api_audit.councils import load_register
 from api_audit.models import Catalogue, Instance, System, Vendor
+from api_audit.redact import redact_url
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def renewal_rows(renewals: Sequence[Renewal]) -> list[dict[str, object]]:
             "days_left": r.days_left,
             "annual_value": r.instance.annual_value,
             "grade": r.grade,
-            "source": r.instance.source,
+            "source": redact_url(r.instance.source) if r.instance.source else None,
         }
         for r in renewals
     ]

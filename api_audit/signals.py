@@ -10,7 +10,9 @@ handles both itself:
   thread, which the CLI reports in one line;
 - `stop_signals_cancel(task)` (inside the audit's event loop): a signal cancels the audit's
   task instead, so it stops at an `await` — never halfway through writing a batch — and
-  `Interrupted` is raised from there.
+  `Interrupted` is raised from there;
+- `stop_signals_deferred()` (around the run's last write): a signal, a second Ctrl-C say,
+  waits until the run is marked, then raises.
 
 Both only act in the main thread (signal handlers can be set nowhere else), and restore the
 handlers they replaced.
@@ -51,6 +53,28 @@ def stop_signals_raise() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextmanager
+def stop_signals_deferred(*, raise_after: bool = True) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM are noted, not acted on; on leaving, the first one
+    noted raises `Interrupted` (unless `raise_after` is False: an exception is on its way)."""
+    received: list[int] = []
+    if not _in_main_thread():
+        yield
+        return
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    if received and raise_after:
+        raise Interrupted(received[0])
 
 
 @contextmanager

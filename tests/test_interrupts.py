@@ -27,6 +27,8 @@ import pytest
 from loopback import LoopbackSite
 
 from api_audit.cli import main
+from api_audit.errors import Interrupted
+from api_audit.signals import STOP_SIGNALS, stop_signals_deferred, stop_signals_raise
 
 DOCS = (200, {"Content-Type": "text/html"}, b"<html><title>API docs</title><h1>API</h1></html>")
 
@@ -176,3 +178,41 @@ def test_renewals_take_grades_from_the_newest_complete_run(
     assert "grades from run 1, the newest complete run (run 2 is running and is not used)" in (
         " ".join(out.split())
     )
+
+
+# --- the handlers themselves -------------------------------------------------------------
+
+
+def _signalled_inside(context: contextlib.AbstractContextManager[None], signum: int) -> str:
+    """Send ourselves `signum` inside `context`, then finish the work there."""
+    with context:
+        os.kill(os.getpid(), signum)
+        time.sleep(0.2)  # the handler runs here: raising at once, or noting the signal
+        return "finished"
+    return "not reached"  # only when the context swallows an exception
+
+
+def test_a_signal_during_the_last_write_waits_for_it_then_raises() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted) as caught:
+        _signalled_inside(stop_signals_deferred(), signal.SIGTERM)
+    assert caught.value.signum == signal.SIGTERM
+    assert caught.value.exit_code == 143
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_signal_during_the_last_write_of_a_failed_run_is_only_noted() -> None:
+    assert _signalled_inside(stop_signals_deferred(raise_after=False), signal.SIGINT) == (
+        "finished"
+    )
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_around_a_command_a_signal_raises_interrupted_and_handlers_come_back(
+    signum: int, code: int
+) -> None:
+    before = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    with pytest.raises(Interrupted) as caught:
+        _signalled_inside(stop_signals_raise(), signum)
+    assert caught.value.exit_code == code
+    assert {sig: signal.getsignal(sig) for sig in STOP_SIGNALS} == before

@@ -49,7 +49,13 @@ from api_audit.models import (
     Vendor,
 )
 from api_audit.redact import redact_text
-from api_audit.yamlfile import PathKey, YamlDocument, YamlLoadError, load_yaml_bytes
+from api_audit.yamlfile import (
+    PathKey,
+    YamlDocument,
+    YamlLoadError,
+    load_yaml_bytes,
+    read_yaml_file,
+)
 
 SCHEMA_VERSION = 1
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -123,13 +129,11 @@ _MISSING_HINTS = {
 
 def load_catalogue(path: str | Path) -> Catalogue:
     """Read and validate a catalogue file; raise CatalogueError listing every problem."""
-    shown = str(path)
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise CatalogueError([Problem(shown, 0, 0, f"cannot read file: {reason}")]) from None
-    return parse_catalogue(raw, shown)
+        raw = read_yaml_file(path)  # a regular file of bounded size; never a FIFO or device
+    except YamlLoadError as exc:
+        raise CatalogueError([exc.problem]) from None
+    return parse_catalogue(raw, str(path))
 
 
 def parse_catalogue(raw: bytes, source: str = "<catalogue>") -> Catalogue:

@@ -46,7 +46,13 @@ from api_audit.models import (
     ProbeRequest,
     Rubric,
 )
-from api_audit.yamlfile import PathKey, YamlDocument, YamlLoadError, load_yaml_bytes
+from api_audit.yamlfile import (
+    PathKey,
+    YamlDocument,
+    YamlLoadError,
+    load_yaml_bytes,
+    read_yaml_file,
+)
 
 RUBRIC_FILE = "rubric.yaml"
 EFFORTS = ("low", "medium", "high")
@@ -196,15 +202,29 @@ def _methodology_files(
     for entry in entries:
         if entry.name.endswith(".yml"):
             problems.append(Problem(str(entry), 0, 0, "probe files must end in .yaml"))
-        if not entry.name.endswith(".yaml") or not entry.is_file():
+        if not entry.name.endswith(".yaml") or entry.is_dir():
             continue
         try:
-            files.append((entry.name, str(entry), entry.read_bytes()))
-        except OSError as exc:
-            problems.append(Problem(str(entry), 0, 0, f"cannot read file: {exc.strerror}"))
+            files.append((entry.name, str(entry), _read_probe_file(entry)))
+        except YamlLoadError as exc:
+            problems.append(exc.problem)
     if not files and not problems:
         problems.append(Problem(str(source), 0, 0, "no probe files (*.yaml) found"))
     return files
+
+
+def _read_probe_file(entry: Traversable) -> bytes:
+    """A file of a --probes directory is read as any input file is (a regular file, size
+    capped: a FIFO or a device named *.yaml is refused, not waited on or read for ever);
+    the shipped probes, which may live inside a wheel, are read as package data."""
+    if isinstance(entry, Path):
+        return read_yaml_file(entry)
+    try:
+        return entry.read_bytes()
+    except OSError as exc:
+        raise YamlLoadError(
+            Problem(str(entry), 0, 0, f"cannot read file: {exc.strerror}")
+        ) from None
 
 
 def _join(source: Traversable, name: str) -> str:

@@ -38,6 +38,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from api_audit.errors import StoreError
+from api_audit.inputs import InputFileError, NotRegularFileError, read_regular_file
 from api_audit.models import (
     BASES,
     CRITERIA,
@@ -608,18 +609,20 @@ class Store:
 
 
 def _check_file(path: Path) -> None:
-    """Refuse anything at `path` that is not an SQLite file, before SQLite touches it."""
-    if path.is_dir():
-        raise StoreError(f"cannot use {path} as a database: it is a directory")
-    if not path.exists():
+    """Refuse anything at `path` that is not an SQLite file, before SQLite touches it.
+
+    Nothing that is not a regular file is opened: a FIFO would block the open, /dev/zero
+    would be read as a database (inputs.py)."""
+    if not path.exists():  # stat() only: nothing is opened
         if not path.parent.is_dir():
             raise StoreError(f"cannot create database {path}: folder {path.parent} does not exist")
-        return
+        return  # a new database
     try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_MAGIC))
-    except OSError as exc:
-        raise StoreError(f"cannot read database {path}: {exc.strerror or exc}") from exc
+        header = read_regular_file(path, len(_SQLITE_MAGIC), prefix=True)
+    except NotRegularFileError as exc:
+        raise StoreError(f"cannot use {path} as a database: {exc}") from None
+    except InputFileError as exc:
+        raise StoreError(f"cannot read database {path}: {exc}") from None
     if header and header != _SQLITE_MAGIC:
         raise StoreError(f"{path} is not a SQLite database; refusing to use it (left untouched)")
 

@@ -8,12 +8,14 @@ costs milliseconds and ends in one clear line (engineering reference §4.7).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from api_audit.errors import Problem
+from api_audit.inputs import InputFileError, InputTooLargeError, read_regular_file
 
 try:  # libyaml is ~4x faster and has its own nesting limit; fall back if not built
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -25,6 +27,13 @@ MAX_DEPTH = 64
 MAX_NODES = 1_000_000  # after alias expansion
 
 PathKey = tuple[str | int, ...]
+
+# Everything the YAML 1.1 reader accepts (PyYAML's NON_PRINTABLE, inverted), less NEL
+# (U+0085): a C1 control, refused like the others. The rest (NUL, C0 and C1 controls, DEL,
+# U+FFFE/U+FFFF) is found before parsing, so it is reported at its line and column instead
+# of as PyYAML's "position N" on two lines.
+_NOT_ALLOWED = re.compile(r"[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\u2028\u2029]")  # as YAML counts lines
 
 
 @dataclass(frozen=True)
@@ -54,21 +63,24 @@ class YamlLoadError(Exception):
 
 def load_yaml_file(path: str | Path) -> YamlDocument:
     """Read, limit-check and convert one YAML file; raise YamlLoadError on any problem."""
-    shown = str(path)
+    return load_yaml_bytes(read_yaml_file(path), str(path))
+
+
+def read_yaml_file(path: str | Path) -> bytes:
+    """The bytes of a YAML file we may read: a regular file of at most MAX_BYTES (never a
+    FIFO or a device, which are refused before they are opened); else YamlLoadError."""
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise YamlLoadError(Problem(shown, 0, 0, f"cannot read file: {exc.strerror}")) from None
-    return load_yaml_bytes(raw, shown)
+        return read_regular_file(path, MAX_BYTES)
+    except InputTooLargeError as exc:
+        raise YamlLoadError(Problem(str(path), 0, 0, str(exc))) from None
+    except InputFileError as exc:
+        raise YamlLoadError(Problem(str(path), 0, 0, f"cannot read file: {exc}")) from None
 
 
 def load_yaml_bytes(raw: bytes, shown: str) -> YamlDocument:
     if len(raw) > MAX_BYTES:
         raise YamlLoadError(Problem(shown, 0, 0, f"file is larger than {MAX_BYTES} bytes"))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlLoadError(Problem(shown, 0, 0, f"file is not UTF-8 ({exc.reason})")) from None
+    text = _decode(raw, shown)
     if not text.strip():
         raise YamlLoadError(Problem(shown, 1, 1, "file is empty"))
     try:
@@ -79,7 +91,8 @@ def load_yaml_bytes(raw: bytes, shown: str) -> YamlDocument:
         reason = exc.problem or exc.context or "invalid YAML"
         raise YamlLoadError(Problem(shown, line, col, f"invalid YAML: {reason}")) from None
     except yaml.YAMLError as exc:
-        raise YamlLoadError(Problem(shown, 0, 0, f"invalid YAML: {exc}")) from None
+        reason = " ".join(str(exc).split())  # one line, whatever the parser's message is
+        raise YamlLoadError(Problem(shown, 0, 0, f"invalid YAML: {reason}")) from None
     except RecursionError:
         raise YamlLoadError(Problem(shown, 0, 0, "YAML is nested too deeply")) from None
     if root is None:
@@ -92,6 +105,34 @@ def load_yaml_bytes(raw: bytes, shown: str) -> YamlDocument:
     finally:
         constructor.dispose()
     return YamlDocument(shown, data, doc.value_marks, doc.key_marks)
+
+
+def _decode(raw: bytes, shown: str) -> str:
+    """UTF-8 text without the characters YAML refuses; the first bad byte or character is
+    reported at its line and column (columns count characters, as YAML's own marks do)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8")  # valid: decoding failed only at exc.start
+        line, col = _position(before, len(before))
+        message = f"file is not UTF-8: byte 0x{raw[exc.start]:02x} ({exc.reason})"
+        raise YamlLoadError(Problem(shown, line, col, message)) from None
+    found = _NOT_ALLOWED.search(text)
+    if found:
+        line, col = _position(text, found.start())
+        code = ord(found.group())
+        what = "NUL" if code == 0 else "control character" if code < 0xA0 else "character"
+        message = f"{what} U+{code:04X} is not allowed in a YAML file"
+        raise YamlLoadError(Problem(shown, line, col, message))
+    return text
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of `text[index]`."""
+    line, start = 1, 0
+    for brk in _LINE_BREAK.finditer(text, 0, index):
+        line, start = line + 1, brk.end()
+    return line, index - start + 1
 
 
 def _check_limits(root: yaml.Node, shown: str) -> None:

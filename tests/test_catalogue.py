@@ -554,7 +554,7 @@ def test_bad_file_gets_its_located_message(case: str) -> None:
 
 def test_file_not_utf8() -> None:
     assert problems(b"schema_version: 1\nname: \xff\n") == [
-        "vendors.yaml: file is not UTF-8 (invalid start byte)"
+        "vendors.yaml:2:7: file is not UTF-8: byte 0xff (invalid start byte)"
     ]
 
 

@@ -453,7 +453,7 @@ class _Checker:
         date = self.date(m, "date", at)
         text = self.text(m, "text", at)
         about = self.text(m, "about", at)
-        if about is not None and about not in CLAIMS and not PROBE_ID_RE.match(about):
+        if about is not None and about not in CLAIMS and not PROBE_ID_RE.fullmatch(about):
             self.error(
                 (*at, "about"),
                 f"'about' must be a claim name or a probe id, not {_show(about)}"
@@ -520,9 +520,11 @@ class _Checker:
         self, m: Mapping[str, object], name: str, at: PathKey, pattern: re.Pattern[str], rule: str
     ) -> str | None:
         value = self.text(m, name, at)
-        if value is not None and not pattern.match(value):
+        # fullmatch, not match: the patterns end in `$`, which also matches before a final
+        # newline, and an id or slug with a control character in it must not pass
+        if value is not None and not pattern.fullmatch(value):
             tidy = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
-            hint = f" (try {tidy!r})" if tidy and pattern.match(tidy) and len(tidy) < 60 else ""
+            hint = f" (try {tidy!r})" if tidy and pattern.fullmatch(tidy) and len(tidy) < 60 else ""
             self.error((*at, name), f"invalid {name} {_show(value)}: {rule}{hint}")
             return None
         return value
@@ -618,7 +620,7 @@ class _Checker:
             return None
         if isinstance(value, dt.date):
             return value
-        if isinstance(value, str) and DATE_RE.match(value):
+        if isinstance(value, str) and DATE_RE.fullmatch(value):
             try:
                 return dt.date.fromisoformat(value)
             except ValueError as exc:
@@ -655,7 +657,7 @@ class _Checker:
             )
             return None
         value = self.text(m, name, at)
-        if value is not None and not COMPANIES_HOUSE_RE.match(value):
+        if value is not None and not COMPANIES_HOUSE_RE.fullmatch(value):
             self.error(
                 (*at, name),
                 f"invalid Companies House number {_show(value)}: expected 8 characters, "
@@ -667,6 +669,7 @@ class _Checker:
 
 _SLUG_RULE = "use lower-case letters, digits and '-', starting with a letter or digit"
 _INSTANCE_SLUG_RULE = "use letters, digits, '.', '-' and '_', starting with a letter or digit"
+PROBE_ID_RULE = "use lower-case letters, digits, '-' and '_', starting with a letter or digit"
 
 
 # --- small pure helpers ------------------------------------------------------------------

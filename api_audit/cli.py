@@ -37,7 +37,7 @@ from api_audit.render.json import write_scorecard_json
 from api_audit.render.probe_docs import probe_detail, probe_summary, probe_to_dict, probes_table
 from api_audit.render.renewals import renewals_table
 from api_audit.render.scorecard import print_scorecard
-from api_audit.render.text import strip_controls
+from api_audit.render.text import escape_controls, escape_json_text
 from api_audit.renewals import renewal_rows, upcoming_renewals
 from api_audit.scoring import score_grouped
 from api_audit.signals import stop_signals_raise
@@ -103,11 +103,12 @@ def validate(catalogue: CatalogueOption = Path("vendors.yaml")) -> None:
     err = _stderr()
     loaded = load_catalogue(catalogue)
     for warning in loaded.warnings:
-        err.print(f"warning: {warning}", markup=False)
+        err.print(f"warning: {escape_controls(str(warning), one_line=True)}", markup=False)
     systems = loaded.systems
     areas = {area for s in systems for area in s.service_areas}
+    shown = escape_controls(str(catalogue), one_line=True)
     _stdout().print(
-        f"{catalogue}: ok — {len(loaded.vendors)} vendors, {len(systems)} systems, "
+        f"{shown}: ok — {len(loaded.vendors)} vendors, {len(systems)} systems, "
         f"{len(areas)} service areas",
         markup=False,
     )
@@ -313,7 +314,8 @@ def scorecard(
             # Scores are recomputed, so a changed rubric changes them: say so, never silently.
             _stderr().print(
                 f"note: run {chosen} was made under methodology "
-                f"{strip_controls(run.rubric_version)} ({run.methodology_sha256[:12]}); "
+                f"{escape_controls(run.rubric_version, one_line=True)} "
+                f"({escape_controls(run.methodology_sha256[:12])}); "
                 f"scored here under {methodology.rubric.methodology_version} "
                 f"({methodology.sha256[:12]})",
                 markup=False,
@@ -432,7 +434,10 @@ def probes_list(output: FormatOption = OutputFormat.table, probes: ProbesOption 
     methodology = load_methodology(probes)
     if output is OutputFormat.json:
         rows = [probe_summary(p) for p in methodology.probes]
-        sys.stdout.write(json.dumps({"probes": rows}, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(
+            escape_json_text(json.dumps({"probes": rows}, indent=2, ensure_ascii=False))
+        )
+        sys.stdout.write("\n")
         return
     _stdout().print(probes_table(methodology))
 
@@ -450,11 +455,12 @@ def probes_show(
     if probe is None:
         close = difflib.get_close_matches(probe_id, list(found), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else " (see `api-audit probes list`)"
-        raise AuditError(f"no probe {strip_controls(probe_id)!r}{hint}")
+        raise AuditError(f"no probe {probe_id!r}{hint}")  # repr: shown escaped
     results = [run_example(probe, example) for example in probe.examples]
     if output is OutputFormat.json:
         document = probe_to_dict(probe, results)
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(escape_json_text(json.dumps(document, indent=2, ensure_ascii=False)))
+        sys.stdout.write("\n")
         return
     _stdout().print(probe_detail(probe, results))
 
@@ -479,10 +485,13 @@ def _report_error(error: AuditError) -> None:
     err = _stderr()
     if isinstance(error, InputError):
         for problem in error.problems:
-            err.print(strip_controls(redact_text(str(problem))), markup=False)
+            err.print(escape_controls(redact_text(str(problem)), one_line=True), markup=False)
         err.print(f"api-audit: {len(error.problems)} problem(s) found", markup=False)
     else:
-        err.print(f"api-audit: error: {strip_controls(redact_text(str(error)))}", markup=False)
+        err.print(
+            f"api-audit: error: {escape_controls(redact_text(str(error)), one_line=True)}",
+            markup=False,
+        )
 
 
 def _never_fail_to_print() -> None:
@@ -527,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return pe
             raise
         _stderr().print(
             f"api-audit: internal error: {type(error).__name__}: "
-            f"{strip_controls(redact_text(str(error)))} "
+            f"{escape_controls(redact_text(str(error)), one_line=True)} "
             "(set API_AUDIT_DEBUG=1 for a traceback)",
             markup=False,
         )

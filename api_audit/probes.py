@@ -18,6 +18,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal, cast
 
+from api_audit.catalogue import PROBE_ID_RE, PROBE_ID_RULE
 from api_audit.errors import MethodologyError, Problem
 from api_audit.matchers import LINKS, MATCHERS
 from api_audit.models import (
@@ -312,6 +313,8 @@ def _read_probe(check: _Checker, stem: str) -> Probe | None:
     probe_id = check.text(("id",), data.get("id", MISSING), "id")
     if probe_id and probe_id != stem:
         check.fail(("id",), f"id {probe_id!r} must match the file name {stem!r}")
+    elif not PROBE_ID_RE.fullmatch(stem):  # an id is printed and stored: plain letters only
+        check.fail(("id",), f"invalid probe id {stem!r}: {PROBE_ID_RULE}")
     criterion = check.choice(("criterion",), data.get("criterion", MISSING), "criterion", CRITERIA)
     raw_weight = data.get("weight", MISSING)
     weight = check.number(("weight",), raw_weight, "weight", 0, MAX_WEIGHT)

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from api_audit.attestations import ATTESTED_PREFIX
 from api_audit.models import CRITERIA, Disagreement, Finding, Reply, Scorecard, ScoredSystem
+from api_audit.render.text import escape_json_text
 
 JSON_FORMAT_VERSION = 1
 
@@ -51,16 +52,20 @@ def write_scorecard_json(
     A large run's document can be tens of megabytes; writing it system by system (and,
     with `findings_for`, reading each system's findings only when it is written) keeps
     memory flat instead of building the whole string first.
+
+    Text stays UTF-8 (names read as written), except controls and the characters that
+    reorder or hide text (bidi overrides, zero-width): those are written as \\uXXXX
+    escapes, so a terminal showing the file cannot be made to show something else.
     """
     document = {**scorecard_document(replace(card, systems=())), "systems": []}
-    head = json.dumps(document, indent=2, ensure_ascii=False)
+    head = escape_json_text(json.dumps(document, indent=2, ensure_ascii=False))
     # the head ends with '"systems": []\n}': open the list instead and stream its items
     out.write(head[: head.rindex("[]")] + "[")
     for index, scored in enumerate(card.systems):
         row = scored
         if findings_for is not None:
             row = replace(scored, findings=tuple(findings_for(scored.system_id)))
-        item = json.dumps(_system(row), indent=2, ensure_ascii=False)
+        item = escape_json_text(json.dumps(_system(row), indent=2, ensure_ascii=False))
         out.write(("," if index else "") + "\n    " + item.replace("\n", "\n    "))
     out.write("\n  ]\n}\n" if card.systems else "]\n}\n")
 

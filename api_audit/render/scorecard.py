@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api_audit.models import CRITERIA, CriterionScore, Scorecard, SystemScore
-from api_audit.render.text import safe_markup
+from api_audit.render.text import escape_controls, safe_markup
 
 GRADE_STYLES = {"A": "bold green", "B": "green", "C": "yellow", "D": "dark_orange", "E": "red"}
 DISAGREES = "≠"
@@ -80,7 +80,9 @@ def ladder_legend(card: Scorecard) -> list[str]:
     for row in card.systems:
         if row.score.ladder and row.score.ladder_label:
             labels.setdefault(_level(row.score), row.score.ladder_label)
-    return [f"  {level}  {labels[level]}" for level in sorted(labels)]
+    return [
+        f"  {level}  {escape_controls(labels[level], one_line=True)}" for level in sorted(labels)
+    ]
 
 
 def _level(score: SystemScore) -> str:

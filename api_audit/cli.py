@@ -16,9 +16,8 @@ import tempfile
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol, TextIO, cast
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -503,12 +502,40 @@ def _never_fail_to_print() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
+class _ShowsUsage(Protocol):
+    def show(self, file: TextIO | None = None) -> None: ...
+
+
+def _click_exception() -> type[Exception]:
+    """The exception class Typer raises for bad usage (and shows with `.show()`).
+
+    Up to Typer 0.25 it is `click.ClickException`; from 0.26 Typer vendors Click and raises
+    its own copy, which no longer subclasses `click.ClickException` (typer PR #1774). Both
+    are a base of the public `typer.BadParameter`, so it is found there, by name, without
+    importing either private layout."""
+    found = [cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"]
+    if not found or not issubclass(found[0], Exception):  # pragma: no cover - a new layout
+        raise ImportError("typer.BadParameter no longer derives from a ClickException")
+    return found[0]
+
+
+_ClickException = _click_exception()
+
+
+def _report_usage_error(error: Exception) -> None:
+    """Click's usual usage message ("Usage: ...", "Try '... --help' for help.", "Error:
+    ..."), with anything in it that could drive the terminal shown escaped."""
+    shown = io.StringIO()
+    cast(_ShowsUsage, error).show(file=shown)
+    sys.stderr.write(escape_controls(shown.getvalue()))
+
+
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return per exit path
     """Entry point: run the Typer app, map our errors to exit codes, never a traceback."""
     _never_fail_to_print()
     try:
         with stop_signals_raise():
-            returned = app(args=argv, standalone_mode=False)
+            returned = app(args=argv, prog_name="api-audit", standalone_mode=False)
     except Interrupted as stop:
         marked = f"run {stop.run_id} marked interrupted; " if stop.run_id is not None else ""
         _stderr().print(
@@ -517,8 +544,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return pe
             markup=False,
         )
         return stop.exit_code
-    except click.ClickException as error:  # bad usage: click's own one-line message
-        error.show(file=sys.stderr)
+    except _ClickException as error:  # bad usage: Click's own usage message
+        _report_usage_error(error)
         return EXIT_UNUSABLE
     except AuditError as error:
         _report_error(error)

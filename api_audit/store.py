@@ -37,6 +37,7 @@ from typing import Any, Final, TypeVar
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from api_audit import store_cells as cells
 from api_audit.errors import StoreError
 from api_audit.inputs import InputFileError, NotRegularFileError, read_regular_file
 from api_audit.models import (
@@ -462,37 +463,13 @@ class Store:
         rows = self._read("SELECT * FROM runs WHERE id = ?", [run_id])
         if not rows:
             raise self._no_run(run_id)
-        row = rows[0]
-        return RunInfo(
-            id=row["id"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            tool_version=row["tool_version"],
-            rubric_version=row["rubric_version"],
-            methodology_sha256=row["methodology_sha256"],
-            catalogue_sha256=row["catalogue_sha256"],
-            catalogue_source=row["catalogue_source"],
-            status=row["status"],
-            options=json.loads(row["options"]),
-        )
+        return self._mapped("runs", f"run {run_id}", _run_from_row, rows[0])
 
     def systems(self, run_id: int) -> list[System]:
         """The catalogue as the run saw it, in the order it was saved."""
         rows = self._read("SELECT * FROM systems WHERE run_id = ? ORDER BY rowid", [run_id])
         return [
-            System(
-                id=row["system_id"],
-                name=row["name"],
-                vendor_id=row["vendor_id"],
-                vendor_name=row["vendor_name"],
-                service_areas=tuple(json.loads(row["service_areas"])),
-                endpoints=json.loads(row["endpoints"]),
-                protocols=tuple(json.loads(row["protocols"])),
-                standards=tuple(json.loads(row["standards"])),
-                attestations=tuple(_attestation(a) for a in json.loads(row["attestations"])),
-                replies=tuple(_reply(r) for r in json.loads(row["replies"])),
-                council=row["council"],
-            )
+            self._mapped("systems", f"run {run_id}, system {row['system_id']!r}", _system, row)
             for row in rows
         ]
 
@@ -504,7 +481,7 @@ class Store:
             sql += " AND system_id = ?"
             params.append(system_id)
         rows = self._read(sql + " ORDER BY system_id, probe_id", params)
-        return [_finding_from_row(row) for row in rows]
+        return [self._finding(row) for row in rows]
 
     def findings_by_system(self, run_id: int) -> Iterator[tuple[str, list[Finding]]]:
         """The run's findings one system at a time, read as they are consumed, so scoring a
@@ -516,7 +493,7 @@ class Store:
         )
         try:
             for system_id, group in itertools.groupby(rows, key=lambda row: row["system_id"]):
-                yield system_id, [_finding_from_row(row) for row in group]
+                yield system_id, [self._finding(row) for row in group]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read findings from {self._label}: {exc}") from None
 
@@ -528,30 +505,34 @@ class Store:
             " WHERE e.run_id = ? ORDER BY e.id",
             [run_id],
         )
-        return [self._exchange_from_row(row) for row in rows]
+        return [
+            self._mapped("exchanges", f"exchange {row['id']}", _exchange_from_row, row)
+            for row in rows
+        ]
 
     # -- internals -----------------------------------------------------------------------
 
-    def _exchange_from_row(self, row: Mapping[str, Any]) -> Exchange:
-        method = row["method"]
-        if method not in ("GET", "HEAD"):
-            raise StoreError(f"{self._label}: exchange {row['id']} has method {method!r}")
-        return Exchange(
-            request=FetchRequest(url=row["url"], method=method, accept=row["accept"]),
-            final_url=row["final_url"],
-            status=row["status"],
-            headers=tuple((str(n), str(v)) for n, v in json.loads(row["headers"])),
-            body=_decompress(row["content"], row["compression"]),
-            redirects=tuple(
-                Hop(status=h["status"], url=h["url"], location=h["location"])
-                for h in json.loads(row["redirects"])
-            ),
-            elapsed_ms=row["elapsed_ms"],
-            error=row["error"],
-            error_detail=row["error_detail"],
-            started_at=row["started_at"],
-            tls_version=row["tls_version"],
-        )
+    def _finding(self, row: Mapping[str, Any]) -> Finding:
+        where = f"run {row['run_id']}, system {row['system_id']!r}, probe {row['probe_id']!r}"
+        return self._mapped("findings", where, _finding_from_row, row)
+
+    def _mapped(
+        self,
+        table: str,
+        where: str,
+        build: Callable[[Mapping[str, Any]], _T],
+        row: Mapping[str, Any],
+    ) -> _T:
+        """`build(row)`; a cell api-audit would not have written (the database is browsed,
+        and may be edited, with Datasette or sqlite3) becomes one line naming table,
+        column and row, never an internal error later."""
+        try:
+            return build(row)
+        except cells.BadCell as exc:
+            raise StoreError(
+                f"database {self._label}: {table}.{exc.column} of {where} {exc.problem} "
+                "(api-audit did not write that: was the database edited?)"
+            ) from None
 
     def _maybe_flush(self) -> None:
         pending = len(self._exchanges) + len(self._findings)
@@ -671,13 +652,16 @@ def _attestation_row(attestation: Attestation, redactor: Redactor) -> dict[str, 
 
 
 def _attestation(row: Mapping[str, Any]) -> Attestation:
+    value = row.get("value")
+    if not isinstance(value, bool | str):
+        raise cells.BadCell("value", "should be true, false or text")
     return Attestation(
-        claim=row["claim"],
-        value=row["value"],
-        source=row["source"],
-        seen=dt.date.fromisoformat(row["seen"]),
-        quote=row.get("quote"),
-        note=row.get("note"),
+        claim=cells.text(row, "claim"),
+        value=value,
+        source=cells.text(row, "source"),
+        seen=_date(row, "seen"),
+        quote=cells.optional_text(row, "quote"),
+        note=cells.optional_text(row, "note"),
     )
 
 
@@ -692,10 +676,10 @@ def _reply_row(reply: Reply, redactor: Redactor) -> dict[str, object]:
 
 def _reply(row: Mapping[str, Any]) -> Reply:
     return Reply(
-        date=dt.date.fromisoformat(row["date"]),
-        text=row["text"],
-        about=row.get("about"),
-        source=row.get("source"),
+        date=_date(row, "date"),
+        text=cells.text(row, "text"),
+        about=cells.optional_text(row, "about"),
+        source=cells.optional_text(row, "source"),
     )
 
 
@@ -711,32 +695,96 @@ def _decompress(content: bytes | None, compression: str | None) -> bytes:
     if content is None:
         return b""
     if compression != "zlib":
-        raise StoreError(f"unknown body compression {compression!r}")
-    return zlib.decompress(content)
+        raise cells.BadCell("body_sha256", f"names a body of unknown compression {compression!r}")
+    try:
+        return zlib.decompress(content)
+    except (zlib.error, TypeError) as exc:
+        raise cells.BadCell("body_sha256", f"names a body that is not zlib data ({exc})") from None
+
+
+def _date(row: Mapping[str, Any], column: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(cells.text(row, column))
+    except ValueError:
+        raise cells.BadCell(column, "should be a date, YYYY-MM-DD") from None
+
+
+# Reading rows back: each cell as api-audit wrote it, or a BadCell naming it (store_cells).
+
+
+def _run_from_row(row: Mapping[str, Any]) -> RunInfo:
+    return RunInfo(
+        id=row["id"],
+        started_at=cells.text(row, "started_at"),
+        finished_at=cells.optional_text(row, "finished_at"),
+        tool_version=cells.text(row, "tool_version"),
+        rubric_version=cells.text(row, "rubric_version"),
+        methodology_sha256=cells.text(row, "methodology_sha256"),
+        catalogue_sha256=cells.text(row, "catalogue_sha256"),
+        catalogue_source=cells.text(row, "catalogue_source"),
+        status=cells.one_of(row, "status", RUN_STATUSES),
+        options=cells.json_object(row, "options"),
+    )
+
+
+def _system(row: Mapping[str, Any]) -> System:
+    return System(
+        id=cells.text(row, "system_id"),
+        name=cells.text(row, "name"),
+        vendor_id=cells.text(row, "vendor_id"),
+        vendor_name=cells.text(row, "vendor_name"),
+        service_areas=cells.json_strings(row, "service_areas"),
+        endpoints=cells.json_string_map(row, "endpoints"),
+        protocols=cells.json_strings(row, "protocols"),
+        standards=cells.json_strings(row, "standards"),
+        attestations=cells.json_records(row, "attestations", _attestation),
+        replies=cells.json_records(row, "replies", _reply),
+        council=cells.optional_text(row, "council"),
+    )
 
 
 def _finding_from_row(row: Mapping[str, Any]) -> Finding:
     return Finding(
-        system_id=row["system_id"],
-        probe_id=row["probe_id"],
-        criterion=_one_of(row["criterion"], CRITERIA, "criterion"),
-        weight=row["weight"],
-        outcome=_one_of(row["outcome"], OUTCOMES, "outcome"),
-        message=row["message"],
-        evidence=tuple(json.loads(row["evidence"])),
+        system_id=cells.text(row, "system_id"),
+        probe_id=cells.text(row, "probe_id"),
+        criterion=cells.one_of(row, "criterion", CRITERIA),
+        weight=cells.number(row, "weight"),
+        outcome=cells.one_of(row, "outcome", OUTCOMES),
+        message=cells.text(row, "message"),
+        evidence=cells.json_strings(row, "evidence"),
         observed=bool(row["observed"]),
-        credit=row["credit"],
-        basis=_one_of(row["basis"], BASES, "basis"),
-        source=row["source"],
-        seen=row["seen"],
+        credit=cells.number(row, "credit"),
+        basis=cells.one_of(row, "basis", BASES),
+        source=cells.optional_text(row, "source"),
+        seen=cells.optional_text(row, "seen"),
     )
 
 
-def _one_of(value: object, allowed: tuple[_T, ...], what: str) -> _T:
-    """Narrow a stored string to its closed vocabulary (a Literal type)."""
-    if value not in allowed:
-        raise StoreError(f"stored {what} {value!r} is not one of {', '.join(map(str, allowed))}")
-    return value
+def _exchange_from_row(row: Mapping[str, Any]) -> Exchange:
+    return Exchange(
+        request=FetchRequest(
+            url=cells.text(row, "url"),
+            method=cells.one_of(row, "method", ("GET", "HEAD")),
+            accept=cells.optional_text(row, "accept"),
+        ),
+        final_url=cells.text(row, "final_url"),
+        status=cells.optional_integer(row, "status"),
+        headers=cells.json_pairs(row, "headers"),
+        body=_decompress(row["content"], row["compression"]),
+        redirects=cells.json_records(row, "redirects", _hop),
+        elapsed_ms=cells.number(row, "elapsed_ms"),
+        error=cells.optional_text(row, "error"),
+        error_detail=cells.text(row, "error_detail"),
+        started_at=cells.text(row, "started_at"),
+        tls_version=cells.optional_text(row, "tls_version"),
+    )
+
+
+def _hop(row: Mapping[str, Any]) -> Hop:
+    status = cells.optional_integer(row, "status")
+    if status is None:
+        raise cells.BadCell("status", "should be a whole number, not null")
+    return Hop(status=status, url=cells.text(row, "url"), location=cells.text(row, "location"))
 
 
 def _require(value: int | None) -> int:

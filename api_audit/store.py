@@ -70,6 +70,7 @@ from api_audit.text import storable
 FLUSH_ROWS: Final = 50
 FLUSH_SECONDS: Final = 1.0
 BODY_CAP: Final = 5 * 1024 * 1024
+BUSY_TIMEOUT_MS: Final = 5000  # how long to wait for another process's lock
 RUN_STATUSES: Final = ("running", "complete", "interrupted")
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -238,12 +239,14 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {label}: {exc}") from exc
         try:
-            _check_ours(db, label)
-            db.enable_wal()
+            # First: every step below may wait for another process (the WAL switch and
+            # the migrations take locks), and must wait, not fail with "database is locked".
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            _check_ours(db, label)  # before anything is written to someone else's file
+            _enable_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=5000")
             db.execute("PRAGMA foreign_keys=ON")
-            MIGRATIONS.apply(db)
+            _migrate(db, label)
         except StoreError:
             db.close()
             raise
@@ -606,6 +609,47 @@ def _check_file(path: Path) -> None:
         raise StoreError(f"cannot read database {path}: {exc}") from None
     if header and header != _SQLITE_MAGIC:
         raise StoreError(f"{path} is not a SQLite database; refusing to use it (left untouched)")
+
+
+def _enable_wal(db: Database) -> None:
+    """Switch a new database to WAL (it stays so), waiting for other processes to let go.
+
+    SQLite answers `PRAGMA journal_mode=wal` with "database is locked" at once, without
+    calling the busy handler, while another connection is using the file (as when
+    several processes create the same database together), so it is retried here until
+    the busy timeout has passed."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _migrate(db: Database, label: str) -> None:
+    """Apply pending migrations, once, however many processes open a new database at once.
+
+    The check and the migrations run in one `BEGIN IMMEDIATE` transaction: it takes the
+    write lock first (waiting up to the busy timeout for whoever holds it), so a second
+    process waits for the first to finish, then finds the migrations applied and has
+    nothing to do. A deferred transaction would read first and fail at once on upgrading
+    to a write (engineering reference §5.2); without one, two processes would both run
+    0001 ("table runs already exists", "duplicate column name"). Inside it, each
+    migration is a savepoint. Readers never see a half-made schema."""
+    if not MIGRATIONS.pending(db):
+        return  # the common case: no write lock taken
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        _check_ours(db, label)  # again, under the lock: another process may have created it
+        MIGRATIONS.apply(db)  # re-reads what is applied, under the lock
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
 
 
 def _check_ours(db: Database, label: str) -> None:

@@ -1,18 +1,23 @@
-"""A database edited by others: a cell api-audit would not have written is named.
+"""A database edited or shared by others: hand edits are named, parallel opens all succeed.
 
 The database is meant to be browsed (and so may be edited) with Datasette or sqlite3. A
 cell api-audit would not have written is reported in one line naming table, column and
-row (a StoreError, exit 2), never an internal error.
+row (a StoreError, exit 2), never an internal error. Several processes opening the same
+new database at once all succeed, and the schema is applied once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from api_audit.cli import main
 from api_audit.errors import StoreError
@@ -30,7 +35,7 @@ from api_audit.models import (
     System,
     Vendor,
 )
-from api_audit.store import Store
+from api_audit.store import MIGRATIONS, Store
 
 SYSTEM = System(
     id="idox-uniform",
@@ -280,3 +285,68 @@ def test_the_cli_reports_an_edited_database_as_a_database_error(
     assert line.startswith(f"api-audit: error: database {db_path}: {table}.")
     assert line.endswith("(api-audit did not write that: was the database edited?)")
     assert "internal error" not in err and "Traceback" not in err
+
+
+# --- several processes, one new database ---------------------------------------------------
+
+# Each worker imports the store, says it is ready, waits for "go" on stdin, then opens the
+# database, so all of them open it within a millisecond or two of each other.
+WORKER = textwrap.dedent(
+    """\
+    import sys
+    from api_audit.store import Store
+    print("ready", flush=True)
+    sys.stdin.readline()
+    try:
+        with Store.open(sys.argv[1]) as store:
+            store.latest_run_id()
+    except Exception as exc:
+        print(f"{type(exc).__name__}: {exc}", flush=True)
+        sys.exit(1)
+    print("ok", flush=True)
+    """
+)
+WORKERS = 8
+ROUNDS = 4
+
+
+def _open_together(path: Path) -> list[str]:
+    """Start WORKERS processes, release them at once, and return what each said."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(WORKERS)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "ready\n"
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        return [proc.communicate(timeout=60)[0].strip() for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_processes_opening_a_new_database_together_all_succeed(round_: int, tmp_path: Path) -> None:
+    path = tmp_path / f"shared-{round_}.db"
+    said = _open_together(path)
+    assert said == ["ok"] * WORKERS  # never "database is locked", "duplicate column name"
+    with sqlite3.connect(path) as conn:
+        applied = [name for (name,) in conn.execute("SELECT name FROM _sqlite_migrations")]
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    conn.close()
+    every = [m.name for m in MIGRATIONS.pending(Database(memory=True))]
+    assert applied == every  # each once, in order
+    assert mode == "wal"

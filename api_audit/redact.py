@@ -27,10 +27,11 @@ Credential headers (`SECRET_HEADERS` and names matching rule 1) lose their whole
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit
 
 REDACTED: Final = "[redacted]"
 MIN_SECRET_CHARS: Final = 6
@@ -57,8 +58,10 @@ _PUBLIC_NAMES = frozenset(
 _PUBLIC_HEADER_PREFIXES = ("access-control-",)  # CORS: Access-Control-Allow-Credentials
 
 _WORD_SPLIT = re.compile(r"[^0-9a-zA-Z]+|(?<=[a-z0-9])(?=[A-Z])")
-_NAME = r"[\w.\-\[\]]{1,100}"
-_UNQUOTED_VALUE = r"[^&\s#\"'<>,;]+"
+_NAME = r"(?:[\w.\-\[\]]|%[0-9A-Fa-f]{2}){1,100}"  # a name, percent-encoded bytes too
+# A value ends at &, # or anything free text ends a word with; ',' and ';' are kept in it
+# (a URL value may hold them): a header's `token=abc, realm=…` loses its comma, not its key.
+_UNQUOTED_VALUE = r"[^&\s#\"'<>]+"
 
 
 def _encoded(hex_code: str) -> str:
@@ -85,17 +88,20 @@ _ENCODED_USERINFO = re.compile(
 _SCHEME_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic|digest)(\s+)([\w.~+/\-]{8,}=*)")
 
 
+@functools.lru_cache(maxsize=4096)  # names repeat: every response has the same headers
 def is_secret_name(name: str) -> bool:
-    """Whether a parameter or header name says its value is a secret (rule 1)."""
-    lowered = unquote_plus(name).lower()
+    """Whether a parameter or header name says its value is a secret (rule 1). A name
+    found inside a URL (`?next=/login%3Fpass`) is what follows its last ?, &, / or #."""
+    name = _NAME_START.split(_fully_decoded(name))[-1]
+    lowered = name.lower()
     if lowered in _PUBLIC_NAMES:
         return False
     if any(part in lowered for part in SECRET_NAME_PARTS):
         return True
-    words = _WORD_SPLIT.split(unquote_plus(name))
-    return any(word.lower() in SECRET_NAME_WORDS for word in words)
+    return any(word.lower() in SECRET_NAME_WORDS for word in _WORD_SPLIT.split(name))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_header(name: str) -> bool:
     lowered = name.lower()
     if lowered in SECRET_HEADERS:
@@ -136,19 +142,12 @@ class Redactor:
         return text
 
     def url(self, url: str) -> str:
-        """A URL with secret parameters' values and any userinfo replaced; the rest kept."""
+        """A URL with secret parameters' values and any userinfo replaced; the rest kept.
+        The text rules cover a URL (query and fragment parameters are `name=value`,
+        userinfo ends at the last @ before the path), with no parse to fail or normalise."""
         if self._values is None and not any(c in url for c in '=@%" '):
             return url  # no parameter values, no userinfo, nothing encoded: nothing to do
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return self.text(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
-        query, fragment = _redact_query(parts.query), _redact_query(parts.fragment)
-        rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
-        return self.text(rebuilt)  # encoded URLs inside parameters, and the run's values
+        return self.text(url)
 
     def request_key(self, key: str) -> str:
         """A `FetchRequest.key` ("METHOD URL accept=...") with its URL redacted."""
@@ -251,10 +250,9 @@ def _redact_param(match: re.Match[str]) -> str:
 
 
 def _redact_encoded_param(match: re.Match[str]) -> str:
-    """The match runs from the start of an encoded URL; the name is what follows its last
-    encoded ?, &, / or #."""
-    name = _NAME_START.split(_fully_decoded(match.group(1)))[-1]
-    if not is_secret_name(name):
+    """The match may run from the start of an encoded URL: `is_secret_name` reads the name
+    after its last encoded ?, &, / or #."""
+    if not is_secret_name(match.group(1)):
         return match.group(0)
     return f"{match.group(1)}{match.group(2)}{REDACTED}"
 
@@ -281,16 +279,6 @@ def _redact_json_param(match: re.Match[str]) -> str:
     if not is_secret_name(match.group(2)):
         return match.group(0)
     return f'{match.group(1)}"{REDACTED}"'
-
-
-def _redact_query(query: str) -> str:
-    if "=" not in query:
-        return query
-    pairs = []
-    for pair in query.split("&"):
-        name, eq, _value = pair.partition("=")
-        pairs.append(f"{name}={REDACTED}" if eq and is_secret_name(name) else pair)
-    return "&".join(pairs)
 
 
 # Module-level forms for callers with no run in hand (the catalogue's error lines, tests).

@@ -475,3 +475,50 @@ def test_a_host_answering_429_to_everything_is_left_alone_after_a_few_requests(
     assert given_up
     assert all(f["outcome"] == "inconclusive" for f in given_up)
     assert any(f["outcome"] == "pass" for f in findings["honest"])
+
+
+# --- documents built to trip parsers: judged, not merely survived ------------------------
+
+TRIPWIRES = {
+    "a 5,000-digit number": ("application/json", b'{"openapi": ' + b"9" * 5000 + b"}"),
+    "NaN and Infinity": ("application/json", b'{"openapi": NaN, "info": {"title": -Infinity}}'),
+    "a status past any float": ("application/problem+json", b'{"status": 1e400, "title": "x"}'),
+    "YAML tags": (
+        "application/yaml",
+        b"openapi: !!binary aGVsbG8=\ninfo: {title: !!timestamp 2001-12-14, version: !!set {a}}\n",
+    ),
+    "a YAML list as a key": ("application/yaml", b"? [a, b]\n: c\nopenapi: 3.0.0\n"),
+    "numbers as keys": ("application/yaml", b"openapi: 3.0.0\npaths: {1: {get: {200: x}}}\n"),
+    "a list at the top": ("application/json", b'[1, "openapi", {"openapi": "3.0.0"}]'),
+    "a string at the top": ("application/json", b'"3.0.0"'),
+    "every field the wrong type": (
+        "application/json",
+        b'{"openapi": ["3"], "info": "x", "paths": [], "servers": "x", "components": 5}',
+    ),
+    "UTF-16 JSON": ("application/json", '{"openapi": "3.0.0"}'.encode("utf-16")),
+    "links that are not URLs": (
+        "text/html",
+        b"<a href='javascript:alert(1)'>spec</a><a href='//[::1'>x</a><a href='http://%zz'>y</a>",
+    ),
+    "dates past any calendar": (
+        "text/calendar",
+        b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:99999999T999999Z\r\nEND:VEVENT\r\n",
+    ),
+    "an XML entity bomb": (
+        "application/xml",
+        b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><x>&b;</x>',
+    ),
+    "a security.txt from year 99999": ("text/plain", b"Expires: 99999-99-99T99:99:99Z\n"),
+}
+BAD_HEADERS = {"Link": '<\xff>; rel="service-desc"', "Sunset": "soon", "Deprecation": "@9" * 30}
+
+
+@pytest.mark.parametrize("name", TRIPWIRES)
+def test_a_document_built_to_trip_parsers_is_judged_by_every_probe(name: str) -> None:
+    content_type, body = TRIPWIRES[name]
+
+    def answer(request: FetchRequest) -> Exchange:
+        return _respond(request, 200, {"Content-Type": content_type, **BAD_HEADERS}, body)
+
+    stored = _judge_and_store(answer)
+    assert [f.probe_id for f in stored if "could not judge" in f.message] == []

@@ -73,12 +73,14 @@ def _stderr() -> Console:
 
 
 CatalogueOption = Annotated[
-    Path, typer.Option("--catalogue", "-c", help="The catalogue of supplier systems.")
+    Path,
+    typer.Option("--catalogue", "-c", metavar="FILE", help="The catalogue of supplier systems."),
 ]
 DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
+        metavar="FILE",
         help=f"SQLite database file [env API_AUDIT_DB, default {DEFAULT_DB}].",
         show_default=False,
     ),
@@ -88,7 +90,11 @@ FormatOption = Annotated[
 ]
 ProbesOption = Annotated[
     Path | None,
-    typer.Option("--probes", help="A probe directory to use instead of the built-in methodology."),
+    typer.Option(
+        "--probes",
+        metavar="DIR",
+        help="A probe directory to use instead of the built-in methodology.",
+    ),
 ]
 
 
@@ -170,14 +176,21 @@ def run(
             "regardless (e.g. a council's own intranet).",
         ),
     ] = False,
-    vendor: Annotated[list[str] | None, typer.Option(help="Only this vendor (repeatable).")] = None,
-    system: Annotated[list[str] | None, typer.Option(help="Only this system (repeatable).")] = None,
+    vendor: Annotated[
+        list[str] | None, typer.Option(metavar="VENDOR", help="Only this vendor (repeatable).")
+    ] = None,
+    system: Annotated[
+        list[str] | None, typer.Option(metavar="SYSTEM", help="Only this system (repeatable).")
+    ] = None,
     service_area: Annotated[
-        list[str] | None, typer.Option(help="Only systems in this service area (repeatable).")
+        list[str] | None,
+        typer.Option(metavar="AREA", help="Only systems in this service area (repeatable)."),
     ] = None,
     council: Annotated[
         str | None,
-        typer.Option(help="Only the systems this council uses (GSS or three-letter code)."),
+        typer.Option(
+            metavar="CODE", help="Only the systems this council uses (GSS or three-letter code)."
+        ),
     ] = None,
     output: FormatOption = OutputFormat.table,
     probes: ProbesOption = None,
@@ -293,7 +306,7 @@ def _print_run(
 def scorecard(
     db: DbOption = None,
     run_id: Annotated[
-        int | None, typer.Option("--run", help="Run id (default: the newest run).")
+        int | None, typer.Option("--run", metavar="ID", help="Run id (default: the newest run).")
     ] = None,
     output: FormatOption = OutputFormat.table,
     probes: ProbesOption = None,
@@ -326,7 +339,11 @@ def scorecard(
 def demo(
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Keep the demo's database here (default: a temporary file)."),
+        typer.Option(
+            "--db",
+            metavar="FILE",
+            help="Keep the demo's database here (default: a temporary file).",
+        ),
     ] = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
@@ -363,7 +380,8 @@ def schema() -> None:
 def renewals(
     catalogue: CatalogueOption = Path("vendors.yaml"),
     council: Annotated[
-        str | None, typer.Option(help="Only this council (GSS or three-letter code).")
+        str | None,
+        typer.Option(metavar="CODE", help="Only this council (GSS or three-letter code)."),
     ] = None,
     within: Annotated[
         int, typer.Option(min=1, max=120, help="Months ahead to look for contract ends.")

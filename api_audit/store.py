@@ -257,7 +257,8 @@ class Store:
 
     @property
     def db(self) -> Database:
-        """The underlying sqlite-utils database, for read-only queries (e.g. `schema`)."""
+        """The underlying sqlite-utils database, for read-only inspection (tests look at the
+        schema, pragmas and raw rows through it); writes go through the methods above."""
         return self._db
 
     # -- writing -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ def test_every_service_area_is_explained() -> None:
 def test_every_command_is_listed() -> None:
     names = [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
     names += [g.name for g in app.registered_groups if g.name]
-    missing = [name for name in names if f"api-audit {name}" not in README]
+    missing = [name for name in names if f"| `{name}" not in README]
     assert missing == []
 
 

@@ -25,10 +25,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from api_audit import __version__
 from api_audit.audit import AuditResult, run_audit
 from api_audit.catalogue import catalogue_json_schema, load_catalogue, select_systems
+from api_audit.cli.options import RunOptions
 from api_audit.demo.market import serve_market
 from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError, Interrupted
 from api_audit.evaluate import run_example
-from api_audit.http import POLITE_MIN_INTERVAL, FetchOptions
+from api_audit.http import FetchOptions
 from api_audit.models import Catalogue, Methodology, Rubric, Scorecard, System
 from api_audit.probes import load_methodology
 from api_audit.redact import redact_text
@@ -131,8 +132,12 @@ def run(
             "Link-local and cloud-metadata addresses stay refused.",
         ),
     ] = False,
-    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Requests in flight.")] = 32,
-    per_host: Annotated[int, typer.Option(min=1, max=16, help="Requests in flight per host.")] = 2,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=256, help="Requests in flight.")
+    ] = RunOptions.concurrency,
+    per_host: Annotated[
+        int, typer.Option(min=1, max=16, help="Requests in flight per host.")
+    ] = RunOptions.per_host,
     min_interval: Annotated[
         float,
         typer.Option(
@@ -141,7 +146,7 @@ def run(
             help="Seconds between request starts on one host (a robots.txt Crawl-delay "
             "or a Retry-After can stretch it). 0 for your own servers and tests.",
         ),
-    ] = POLITE_MIN_INTERVAL,
+    ] = RunOptions.min_interval,
     deadline: Annotated[
         float,
         typer.Option(
@@ -149,7 +154,7 @@ def run(
             max=300,
             help="Seconds one fetch may take from its first request, redirects and body included.",
         ),
-    ] = FetchOptions.deadline,
+    ] = RunOptions.deadline,
     max_host_errors: Annotated[
         int,
         typer.Option(
@@ -158,7 +163,7 @@ def run(
             help="Stop sending to a host after this many errors in a row: network errors, "
             "429s and 503s with Retry-After (0: never stop).",
         ),
-    ] = FetchOptions.host_error_budget,
+    ] = RunOptions.max_host_errors,
     host_wait_budget: Annotated[
         float,
         typer.Option(
@@ -167,7 +172,7 @@ def run(
             help="Seconds of Retry-After pauses one host may ask for in a run; a pause past "
             "it is not waited and the host is left alone (its findings say so).",
         ),
-    ] = FetchOptions.host_wait_budget,
+    ] = RunOptions.host_wait_budget,
     ignore_robots: Annotated[
         bool,
         typer.Option(
@@ -196,41 +201,33 @@ def run(
     probes: ProbesOption = None,
 ) -> None:
     """Audit the catalogue's systems, store every observation, print the scorecard."""
-    loaded = load_catalogue(catalogue)
-    selected = select_systems(
-        loaded,
+    options = RunOptions(
+        allow_private=allow_private,
+        concurrency=concurrency,
+        per_host=per_host,
+        min_interval=min_interval,
+        deadline=deadline,
+        max_host_errors=max_host_errors,
+        host_wait_budget=host_wait_budget,
+        ignore_robots=ignore_robots,
         vendors=tuple(vendor or ()),
         systems=tuple(system or ()),
         service_areas=tuple(service_area or ()),
         council=council,
     )
-    methodology = load_methodology(probes)
-    fetch_options = FetchOptions(
-        concurrency=concurrency,
-        per_host=per_host,
-        min_interval=min_interval,
-        deadline=deadline,
-        host_error_budget=max_host_errors,
-        host_wait_budget=host_wait_budget,
-        respect_robots=not ignore_robots,
-        allow_private=allow_private,
+    loaded = load_catalogue(catalogue)
+    selected = select_systems(
+        loaded,
+        vendors=options.vendors,
+        systems=options.systems,
+        service_areas=options.service_areas,
+        council=options.council,
     )
-    options: dict[str, object] = {
-        "allow_private": allow_private,
-        "concurrency": concurrency,
-        "per_host": per_host,
-        "min_interval": min_interval,
-        "deadline": deadline,
-        "max_host_errors": max_host_errors,
-        "host_wait_budget": host_wait_budget,
-        "ignore_robots": ignore_robots,
-        "vendor": vendor or [],
-        "system": system or [],
-        "service_area": service_area or [],
-        "council": council,
-    }
+    methodology = load_methodology(probes)
     with Store.open(_db_path(db)) as store:
-        result = _audit_with_progress(store, loaded, selected, methodology, fetch_options, options)
+        result = _audit_with_progress(
+            store, loaded, selected, methodology, options.fetch_options(), options.recorded()
+        )
         _print_run(store, result.run.id, output, methodology.rubric)
 
 

@@ -10,12 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from api_audit.attestations import (
-    attestation_findings,
-    find_disagreements,
-    latest_attestations,
-    observed_fact,
-)
 from api_audit.audit import run_audit
 from api_audit.catalogue import load_catalogue
 from api_audit.demo.market import default_suppliers, serve_market
@@ -33,6 +27,12 @@ from api_audit.models import (
 )
 from api_audit.probes import default_probe_directory, load_methodology
 from api_audit.scoring import build_scorecard, score_system
+from api_audit.scoring.attestations import (
+    attestation_findings,
+    find_disagreements,
+    latest_attestations,
+    observed_fact,
+)
 from api_audit.store import Store
 
 SHIPPED = load_methodology().rubric

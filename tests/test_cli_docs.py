@@ -12,7 +12,7 @@ import pytest
 import typer
 
 from api_audit.cli import app
-from api_audit.render.cli_docs import REGENERATE, render_cli_markdown
+from api_audit.report.cli_docs import REGENERATE, render_cli_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "cli.md"
@@ -27,7 +27,7 @@ def test_docs_cli_md_matches_the_command_line() -> None:
 
 def test_the_regenerate_command_prints_the_docs() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "api_audit.render.cli_docs"],
+        [sys.executable, "-m", "api_audit.report.cli_docs"],
         capture_output=True, text=True, check=True, cwd=ROOT,
     )  # fmt: skip
     assert done.stdout == render_cli_markdown(app)

@@ -25,7 +25,7 @@ from api_audit.cli import main
 from api_audit.errors import CatalogueError, MethodologyError
 from api_audit.models import Finding
 from api_audit.probes import default_probe_directory, load_methodology
-from api_audit.render.text import escape_controls, escape_json_text, strip_controls
+from api_audit.report.text import escape_controls, escape_json_text, strip_controls
 from api_audit.store import Store
 
 C1 = [chr(code) for code in range(0x80, 0xA0)]

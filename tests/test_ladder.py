@@ -17,7 +17,6 @@ import pytest
 from api_audit.cli import main
 from api_audit.errors import MethodologyError
 from api_audit.evaluate import run_example
-from api_audit.ladder import LadderPlace, failed_at_sign_in, judge, ladder_place
 from api_audit.models import (
     Attestation,
     Finding,
@@ -27,6 +26,7 @@ from api_audit.models import (
     System,
 )
 from api_audit.probes import default_probe_directory, load_methodology
+from api_audit.scoring.ladder import LadderPlace, failed_at_sign_in, judge, ladder_place
 
 SHIPPED = load_methodology()
 LADDER = SHIPPED.rubric.ladder

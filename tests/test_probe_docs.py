@@ -16,7 +16,7 @@ from api_audit.cli import main
 from api_audit.evaluate import run_example
 from api_audit.matchers import LINKS, MATCHERS
 from api_audit.probes import default_probe_directory, load_methodology
-from api_audit.render.probe_docs import (
+from api_audit.report.probe_docs import (
     REGENERATE,
     describe_request,
     probe_detail,
@@ -39,7 +39,7 @@ def test_docs_probes_md_matches_the_probe_files() -> None:
 
 def test_the_regenerate_command_prints_the_docs() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "api_audit.render.probe_docs"],
+        [sys.executable, "-m", "api_audit.report.probe_docs"],
         capture_output=True,
         text=True,
         check=True,

@@ -33,12 +33,12 @@ from api_audit.http import FetchOptions
 from api_audit.models import Catalogue, Methodology, Rubric, Scorecard, System
 from api_audit.probes import load_methodology
 from api_audit.redact import redact_text
-from api_audit.render.json import write_scorecard_json
-from api_audit.render.probe_docs import probe_detail, probe_summary, probe_to_dict, probes_table
-from api_audit.render.renewals import renewals_table
-from api_audit.render.scorecard import print_scorecard
-from api_audit.render.text import escape_controls, escape_json_text
 from api_audit.renewals import renewal_rows, upcoming_renewals
+from api_audit.report.json import write_scorecard_json
+from api_audit.report.probe_docs import probe_detail, probe_summary, probe_to_dict, probes_table
+from api_audit.report.renewals import renewals_table
+from api_audit.report.scorecard import print_scorecard
+from api_audit.report.text import escape_controls, escape_json_text
 from api_audit.scoring import score_grouped
 from api_audit.signals import stop_signals_raise
 from api_audit.store import Store

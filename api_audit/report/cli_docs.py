@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-REGENERATE = "python -m api_audit.render.cli_docs > docs/cli.md"
+REGENERATE = "python -m api_audit.report.cli_docs > docs/cli.md"
 PROGRAM = "api-audit"
 
 

@@ -32,8 +32,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from api_audit.attestations import find_disagreements
-from api_audit.ladder import ladder_place
 from api_audit.models import (
     CRITERIA,
     CriterionScore,
@@ -45,6 +43,8 @@ from api_audit.models import (
     System,
     SystemScore,
 )
+from api_audit.scoring.attestations import find_disagreements
+from api_audit.scoring.ladder import ladder_place
 
 UNGRADED = "?"
 

@@ -26,8 +26,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from api_audit.attestations import latest_attestations
 from api_audit.models import Attestation, Finding, LadderCondition, LadderLevel, System
+from api_audit.scoring.attestations import latest_attestations
 
 Truth = bool | None  # None: could not be decided
 

@@ -3,7 +3,7 @@
 Everything here is a pure function of the loaded methodology, so docs/probes.md is
 generated, never edited, and a test fails when it drifts from the probe files:
 
-    python -m api_audit.render.probe_docs > docs/probes.md
+    python -m api_audit.report.probe_docs > docs/probes.md
 
 The Markdown leaves out the methodology hash and version (they cover rubric.yaml too), so
 only a change to the probes or the matcher vocabulary changes it.
@@ -23,9 +23,9 @@ from rich.text import Text
 from api_audit.matchers import LINKS, MATCHERS
 from api_audit.models import CRITERIA, Applicability, Expectation, Finding, Methodology, Probe
 from api_audit.probes import load_methodology
-from api_audit.render.text import safe_markup, strip_controls
+from api_audit.report.text import safe_markup, strip_controls
 
-REGENERATE = "python -m api_audit.render.probe_docs > docs/probes.md"
+REGENERATE = "python -m api_audit.report.probe_docs > docs/probes.md"
 
 
 # --- plain descriptions shared by every format --------------------------------------------------

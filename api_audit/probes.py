@@ -174,9 +174,9 @@ def load_methodology(directory: Path | None = None) -> Methodology:
 
 
 def default_probe_directory() -> Traversable:
-    """The shipped probes: package api_audit.methodology, or probes/ in a source tree."""
+    """The shipped probes: package api_audit.probe_data, or probes/ in a source tree."""
     try:
-        return importlib.resources.files("api_audit.methodology")
+        return importlib.resources.files("api_audit.probe_data")
     except ModuleNotFoundError:  # running from a source tree that was not installed
         return Path(__file__).resolve().parent.parent / "probes"
 

@@ -32,17 +32,14 @@ from types import MappingProxyType
 from typing import Literal, cast
 from urllib.parse import urljoin, urlsplit
 
-from api_audit.models import Exchange, Hop
-from api_audit.parsing import (
+from api_audit.methodology.documents import SpecInfo, UnsafeDocument, parse_json, parse_spec
+from api_audit.methodology.openapi import (
     CheckBudgetExceeded,
     OpenApiReport,
-    SpecInfo,
-    UnsafeDocument,
     check_openapi,
     local_ref_problems,
-    parse_json,
-    parse_spec,
 )
+from api_audit.models import Exchange, Hop
 
 VerdictOutcome = Literal["pass", "fail", "inconclusive", "not_applicable"]
 

@@ -19,8 +19,8 @@ from api_audit.matchers import (
     quote,
     sign_in_url,
 )
+from api_audit.methodology.openapi import CheckBudgetExceeded
 from api_audit.models import Exchange, FetchRequest, Hop
-from api_audit.parsing import CheckBudgetExceeded
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 URL = "https://api.example.test/docs"

@@ -1,0 +1,1 @@
+"""The methodology's code: safe documents, OpenAPI checks and the matchers probes name."""

@@ -32,7 +32,6 @@ from api_audit.matchers import (
     MatchContext,
     Verdict,
     describe_status,
-    quote,
     sign_in_redirect,
 )
 from api_audit.models import (
@@ -49,6 +48,7 @@ from api_audit.models import (
     System,
 )
 from api_audit.plan import ProbePlan, plan_probe
+from api_audit.text import quote
 
 # Examples are evaluated at this fixed moment, so a security.txt example that expires in
 # 2027 gives the same result when the tests run in 2026 or in 2030.

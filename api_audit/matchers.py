@@ -22,7 +22,6 @@ import fnmatch
 import functools
 import html
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,13 +39,12 @@ from api_audit.methodology.openapi import (
     local_ref_problems,
 )
 from api_audit.models import Exchange, Hop
+from api_audit.text import quote
 
 VerdictOutcome = Literal["pass", "fail", "inconclusive", "not_applicable"]
 
-QUOTE_CHARS = 200
 SOFT_200_SIMILARITY = 0.9  # token overlap at or above this = "the same page"
 _SCAN_BYTES = 512 * 1024  # HTML and text heuristics look at the start of a body only
-_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)")
 
 
 @dataclass(frozen=True)
@@ -129,21 +127,6 @@ class MatcherSpec:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-# How `quote` shows a character, by Unicode category: controls, format characters (bidi
-# overrides, zero-width) and line separators become spaces; a lone surrogate, which no
-# UTF-8 writer accepts, becomes U+FFFD.
-_QUOTED = {"Cc": " ", "Cf": " ", "Zl": " ", "Zp": " ", "Cs": "\ufffd"}
-
-
-def quote(text: str, limit: int = QUOTE_CHARS) -> str:
-    """Server text made safe to put in a message: no control or format characters,
-    whitespace collapsed, at most `limit` characters."""
-    text = _ANSI_ESCAPE.sub("", text[: limit * 4])  # whole terminal escapes, not just ESC
-    cleaned = "".join(_QUOTED.get(unicodedata.category(ch), ch) for ch in text)
-    cleaned = " ".join(cleaned.split())
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 def describe_status(status: int) -> str:

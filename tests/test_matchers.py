@@ -16,7 +16,6 @@ from api_audit.matchers import (
     MatchContext,
     Verdict,
     page_similarity,
-    quote,
     sign_in_url,
 )
 from api_audit.methodology.openapi import CheckBudgetExceeded
@@ -545,11 +544,6 @@ def test_hostile_title_is_quoted_safely() -> None:
     assert "\x1b" not in verdict.message
     assert "\u202e" not in verdict.message
     assert len(verdict.message) < 260
-
-
-def test_quote() -> None:
-    assert quote("a\x00b\r\nc\td") == "a b c d"
-    assert quote("x" * 300) == "x" * 199 + "…"
 
 
 # --- well-known documents --------------------------------------------------------------------

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import cast
 from urllib.parse import urlsplit
 
-from api_audit.matchers import (
+from api_audit.methodology import (
     LINKS,
     MATCHERS,
     MatchContext,
@@ -251,7 +251,7 @@ def _context(
 
 
 def _verdicts(expect: Sequence[Expectation], ctx: MatchContext) -> list[Verdict]:
-    return [MATCHERS[e.matcher].match(e.argument, ctx) for e in expect]
+    return [MATCHERS[e.matcher].match(e.value, ctx) for e in expect]
 
 
 def _follow_request(follow: FollowRequest, ctx: MatchContext) -> FetchRequest | None:

@@ -259,18 +259,21 @@ class Catalogue:
 @dataclass(frozen=True)
 class Expectation:
     """One entry of a probe's `expect:` list: a matcher name from the closed vocabulary
-    in matchers.py, and its argument exactly as written in YAML."""
+    in api_audit/methodology/matchers/, its argument exactly as written in YAML (for docs
+    and listings), and `value`, that argument as the matcher read it when the probes
+    loaded (methodology.expectation() builds one by hand)."""
 
     matcher: str
     argument: object
     line: int = 0  # line in the probe file, for error messages
+    value: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
 class FollowRequest:
     """The second stage of a two-stage probe (probes/README.md "Following a link").
 
-    `link` names an extractor in matchers.LINKS that finds one URL in the first response
+    `link` names an extractor in methodology.LINKS that finds one URL in the first response
     (e.g. the spec a Swagger UI page loads); that URL is fetched with `accept`, and
     `expect` is checked against the second response.
     """

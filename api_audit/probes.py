@@ -20,7 +20,7 @@ from typing import Literal, cast
 
 from api_audit.catalogue import PROBE_ID_RE, PROBE_ID_RULE
 from api_audit.errors import MethodologyError, Problem
-from api_audit.matchers import LINKS, MATCHERS
+from api_audit.methodology import LINKS, MATCHERS, BadArgument
 from api_audit.models import (
     CLAIMS,
     CRITERIA,
@@ -554,9 +554,11 @@ def _read_expect(
                 key=True,
             )
             continue
-        problem = spec.validate(argument)
-        if problem:
-            check.fail((*item_at, str(name)), f"{name}: {problem}")
+        try:
+            value = spec.read(argument)  # parsed once, here; matchers take the typed value
+        except BadArgument as exc:
+            check.fail((*item_at, str(name)), f"{name}: {exc.problem}")
+            value = None
         if name == "not_soft_200" and (request is None or not request.compare_random_path):
             check.fail(
                 (*item_at, str(name)),
@@ -565,7 +567,7 @@ def _read_expect(
                 else "not_soft_200 cannot check a followed link (it has no random-path baseline)",
                 key=True,
             )
-        expectations.append(Expectation(str(name), argument, check.line(item_at)))
+        expectations.append(Expectation(str(name), argument, check.line(item_at), value))
     return tuple(expectations)
 
 

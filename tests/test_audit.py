@@ -18,9 +18,9 @@ from api_audit import audit as audit_module
 from api_audit.audit import SYSTEMS_PER_SLOT, WINDOW_GROWTH, interleave_by_origin, run_audit
 from api_audit.errors import StoreError
 from api_audit.http import FetchOptions, HttpEngine
+from api_audit.methodology import expectation
 from api_audit.models import (
     Catalogue,
-    Expectation,
     Finding,
     Methodology,
     ProbeRequest,
@@ -55,7 +55,7 @@ def methodology() -> Methodology:
     tests measure the run, not the matchers, whatever the shipped probes become."""
     shipped = load_methodology(None)
     template = shipped.probes[0]
-    status = (Expectation("status", "2xx"),)
+    status = (expectation("status", "2xx"),)
     docs = replace(
         template,
         id="docs-page",

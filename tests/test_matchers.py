@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api_audit import matchers
-from api_audit.matchers import (
+from api_audit.methodology import (
     LINKS,
     MATCHERS,
+    CheckBudgetExceeded,
     MatchContext,
     Verdict,
     page_similarity,
     sign_in_url,
 )
-from api_audit.methodology.openapi import CheckBudgetExceeded
+from api_audit.methodology.matchers import context
 from api_audit.models import Exchange, FetchRequest, Hop
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -60,7 +60,7 @@ def check(
 ) -> Verdict:
     spec = MATCHERS[name]
     assert spec.validate(argument) is None, spec.validate(argument)
-    return spec.match(argument, MatchContext(target, baseline, now))
+    return spec.match(spec.read(argument), MatchContext(target, baseline, now))
 
 
 def outcome(verdict: Verdict) -> tuple[str, str]:
@@ -691,7 +691,7 @@ def at(url: str, **kwargs: object) -> Exchange:
 def kind_check(name: str, argument: object, target: Exchange, kind: str | None) -> Verdict:
     spec = MATCHERS[name]
     assert spec.validate(argument) is None
-    return spec.match(argument, MatchContext(target, None, NOW, endpoint_kind=kind))
+    return spec.match(spec.read(argument), MatchContext(target, None, NOW, endpoint_kind=kind))
 
 
 @pytest.mark.parametrize(
@@ -807,7 +807,7 @@ def test_spec_quality_budget_is_inconclusive(monkeypatch: pytest.MonkeyPatch) ->
     def over_budget(document: object) -> object:
         raise CheckBudgetExceeded("too large to check within the step budget")
 
-    monkeypatch.setattr(matchers, "check_openapi", over_budget)
+    monkeypatch.setattr(context, "check_openapi", over_budget)
     verdict = _quality(GOOD_SPEC)
     assert outcome(verdict) == (
         "inconclusive",

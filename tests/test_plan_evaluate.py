@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from api_audit.evaluate import evaluate, exchange_from_example, follow_up_requests
+from api_audit.methodology import expectation
 from api_audit.models import (
     Applicability,
     Exchange,
@@ -351,8 +352,8 @@ def test_every_expectation_is_evaluated_against_its_own_matcher() -> None:
     probe = replace(
         PROBES["https"],
         expect=(
-            Expectation("status", "2xx"),
-            Expectation("final_scheme", "https"),
+            expectation("status", "2xx"),
+            expectation("final_scheme", "https"),
         ),
     )
     plan = plan_probe(system("s", api_base="https://a.test/"), probe, TOKEN)

@@ -20,7 +20,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from api_audit.matchers import LINKS, MATCHERS
+from api_audit.methodology import LINKS, MATCHERS
 from api_audit.models import CRITERIA, Applicability, Expectation, Finding, Methodology, Probe
 from api_audit.probes import load_methodology
 from api_audit.report.text import safe_markup, strip_controls
@@ -189,7 +189,7 @@ def _matcher_section() -> list[str]:
         "",
         "## Matchers",
         "",
-        "The closed vocabulary of `expect:` (api_audit/matchers.py).",
+        "The closed vocabulary of `expect:` (api_audit/methodology/matchers/).",
         "",
         "| matcher | argument | passes when |",
         "|---|---|---|",

@@ -45,6 +45,7 @@ from api_audit.models import (
     Outcome,
     Probe,
     ProbeExample,
+    SignIn,
     System,
 )
 from api_audit.plan import ProbePlan, plan_probe
@@ -88,6 +89,7 @@ class _Judgement:
     evidence: tuple[str, ...] = ()
     observed: bool = False
     status: int | None = None  # the target's status, to pick the most telling failure
+    sign_in: SignIn | None = None  # a fail at a login wall: which kind
 
 
 def evaluate(plan: ProbePlan, exchanges: Mapping[str, Exchange], *, now: datetime) -> Finding:
@@ -171,8 +173,8 @@ def _judge_target(
     if unusable is not None:
         return _with(unusable, evidence=evidence)
     ctx = _context(plan, exchange, exchanges, now)
-    outcome, message, credit = _combine(_verdicts(plan.probe.expect, ctx))
-    first = _Judgement(outcome, message, credit, evidence, True, exchange.status)
+    outcome, message, credit, sign_in = _combine(_verdicts(plan.probe.expect, ctx))
+    first = _Judgement(outcome, message, credit, evidence, True, exchange.status, sign_in)
     follow = plan.probe.request.follow
     if outcome != "pass" or follow is None:
         return first
@@ -204,7 +206,7 @@ def _judge_followed(
     if unusable is not None:
         return _with(unusable, message=f"{found.message}: {unusable.message}", evidence=evidence)
     second = MatchContext(exchange=followed, baseline=None, now=now)
-    outcome, message, credit = _combine(_verdicts(follow.expect, second))
+    outcome, message, credit, sign_in = _combine(_verdicts(follow.expect, second))
     return _Judgement(
         outcome,
         f"{found.message}: {message}",
@@ -212,6 +214,7 @@ def _judge_followed(
         evidence,
         True,
         first.status,
+        sign_in,
     )
 
 
@@ -222,9 +225,8 @@ def _unusable(exchange: Exchange, expect: Sequence[Expectation] = ()) -> _Judgem
         # the sign-in host itself could not be fetched (e.g. it is on a private address).
         sign_in = sign_in_redirect(exchange.redirects)
         if sign_in is not None and any(e.matcher == "not_login_wall" for e in expect):
-            return _Judgement(
-                "fail", f"redirected to a sign-in page at {quote(sign_in)}", observed=True
-            )
+            message = f"redirected to a sign-in page at {quote(sign_in)}"
+            return _Judgement("fail", message, observed=True, sign_in="redirect")
         word = _ERROR_WORDS.get(exchange.error or "", exchange.error or "no response")
         detail = quote(exchange.error_detail)
         return _Judgement(
@@ -259,15 +261,16 @@ def _follow_request(follow: FollowRequest, ctx: MatchContext) -> FetchRequest | 
     return None if found.url is None else FetchRequest(url=found.url, accept=follow.accept)
 
 
-def _combine(verdicts: list[Verdict]) -> tuple[Outcome, str, float]:
+def _combine(verdicts: list[Verdict]) -> tuple[Outcome, str, float, SignIn | None]:
+    """Outcome, message, credit, and the sign-in reason when a login wall decided."""
     decisive = next((v for v in verdicts if v.outcome in ("fail", "not_applicable")), None)
     if decisive is not None:
-        return decisive.outcome, decisive.message, 0.0
+        return decisive.outcome, decisive.message, 0.0, decisive.sign_in
     unsure = next((v for v in verdicts if v.outcome == "inconclusive"), None)
     if unsure is not None:
-        return "inconclusive", unsure.message, 0.0
+        return "inconclusive", unsure.message, 0.0, None
     credit = min((v.credit for v in verdicts), default=1.0)
-    return "pass", "; ".join(v.message for v in verdicts), credit
+    return "pass", "; ".join(v.message for v in verdicts), credit, None
 
 
 def _with(judgement: _Judgement, **changes: object) -> _Judgement:
@@ -318,6 +321,7 @@ def _finding(plan: ProbePlan, judgement: _Judgement) -> Finding:
         evidence=judgement.evidence,
         observed=judgement.observed,
         credit=judgement.credit if judgement.outcome == "pass" else 0.0,
+        sign_in=judgement.sign_in if judgement.outcome == "fail" else None,
     )
 
 

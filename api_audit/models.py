@@ -23,6 +23,12 @@ OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 Basis = Literal["observed", "attested"]
 BASES: tuple[Basis, ...] = get_args(Basis)
 
+# Why a failure is a login wall (DESIGN.md §4): the status asked for credentials (401, 403,
+# 407), a redirect went to a sign-in page, the final URL is a sign-in page's, or the page is
+# a password form. Stored on the finding; the ladder's `gated` condition reads it.
+SignIn = Literal["status", "redirect", "sign_in_url", "password_form"]
+SIGN_INS: tuple[SignIn, ...] = get_args(SignIn)
+
 EndpointKind = Literal[
     "docs", "spec", "api_base", "portal", "terms", "pricing", "status", "sandbox"
 ]
@@ -535,6 +541,7 @@ class Finding:
     basis: Basis = "observed"
     source: str | None = None  # attested: the URL where the fact was seen
     seen: str | None = None  # attested: the ISO date it was seen
+    sign_in: SignIn | None = None  # a fail at a login wall: which kind (None otherwise)
 
 
 @dataclass(frozen=True)

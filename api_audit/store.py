@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import re
 import sqlite3
 import time
 import zlib
@@ -44,6 +45,7 @@ from api_audit.models import (
     BASES,
     CRITERIA,
     OUTCOMES,
+    SIGN_INS,
     Attestation,
     Catalogue,
     Exchange,
@@ -53,6 +55,7 @@ from api_audit.models import (
     Methodology,
     Reply,
     RunInfo,
+    SignIn,
     System,
 )
 from api_audit.redact import (
@@ -200,6 +203,42 @@ def _m0003_exchange_tls_version(db: Database) -> None:
     # The TLS version each response came over ("TLSv1.3"), NULL over plain http or when
     # not known, so a rescore judges the tls_version probe on what was stored.
     db.execute("ALTER TABLE exchanges ADD COLUMN tls_version TEXT")
+
+
+@_migration("0004_finding_sign_in")
+def _m0004_finding_sign_in(db: Database) -> None:
+    # Why a failure is a login wall (models.SignIn), so the ladder reads a field instead of
+    # the finding's wording. Runs stored before carry no field: their reason is read once,
+    # here, from the messages api-audit wrote then (the wording of methodology 2026.11), so
+    # rescoring an old run places it on the ladder exactly as before.
+    db.execute(
+        "ALTER TABLE findings ADD COLUMN sign_in TEXT"
+        f" CHECK (sign_in IS NULL OR sign_in IN ({', '.join(repr(w) for w in SIGN_INS)}))"
+    )
+    rows = db.execute(
+        "SELECT rowid, message FROM findings WHERE outcome = 'fail' AND basis = 'observed'"
+    ).fetchall()
+    for rowid, message in rows:
+        reason = _sign_in_of_2026_11_message(message)
+        if reason is not None:
+            db.execute("UPDATE findings SET sign_in = ? WHERE rowid = ?", [reason, rowid])
+
+
+# The sign-in wording of methodology 2026.11's messages ("at <path>: " first when a probe
+# tried several paths), for migration 0004 only: new findings carry the reason itself.
+_SIGN_IN_WORDING_2026_11: tuple[tuple[str, SignIn], ...] = (
+    (r"\d{3}\b[^:;]*: needs an account", "status"),
+    (r"redirected to a sign-in page at ", "redirect"),
+    (r"the page is a sign-in page\b", "sign_in_url"),
+    (r"the page is a sign-in form\b", "password_form"),
+)
+
+
+def _sign_in_of_2026_11_message(message: str) -> SignIn | None:
+    for pattern, reason in _SIGN_IN_WORDING_2026_11:
+        if re.match(rf"(?:at \S+: )?{pattern}", message):
+            return reason
+    return None
 
 
 # --- the store -------------------------------------------------------------------------
@@ -377,6 +416,7 @@ class Store:
                 "basis": finding.basis,
                 "source": redactor.url(finding.source) if finding.source else None,
                 "seen": finding.seen,
+                "sign_in": finding.sign_in,
             }
         )
         self._maybe_flush()
@@ -802,6 +842,7 @@ def _finding_from_row(row: Mapping[str, Any]) -> Finding:
         basis=cells.one_of(row, "basis", BASES),
         source=cells.optional_text(row, "source"),
         seen=cells.optional_text(row, "seen"),
+        sign_in=cells.optional_one_of(row, "sign_in", SIGN_INS),
     )
 
 

@@ -63,6 +63,11 @@ def one_of(row: Row, column: str, allowed: tuple[_T, ...]) -> _T:
     return value
 
 
+def optional_one_of(row: Row, column: str, allowed: tuple[_T, ...]) -> _T | None:
+    """A stored word of a closed vocabulary, or NULL."""
+    return None if row.get(column) is None else one_of(row, column, allowed)
+
+
 def json_object(row: Row, column: str) -> dict[str, object]:
     value = _json(row, column)
     if not isinstance(value, dict):

@@ -18,11 +18,13 @@ from api_audit.cli import main
 from api_audit.errors import MethodologyError
 from api_audit.evaluate import run_example
 from api_audit.models import (
+    SIGN_INS,
     Attestation,
     Finding,
     LadderCondition,
     LadderLevel,
     ProbeExample,
+    SignIn,
     System,
 )
 from api_audit.probes import default_probe_directory, load_methodology
@@ -58,7 +60,14 @@ def system(
     )
 
 
-def found(probe: str, outcome: str, message: str = "", *, observed: bool = True) -> Finding:
+def found(
+    probe: str,
+    outcome: str,
+    message: str = "",
+    *,
+    observed: bool = True,
+    sign_in: SignIn | None = None,
+) -> Finding:
     return Finding(
         "sys",
         probe,
@@ -67,6 +76,7 @@ def found(probe: str, outcome: str, message: str = "", *, observed: bool = True)
         outcome,  # type: ignore[arg-type]
         message or f"{probe} {outcome}",
         observed=observed and outcome != "inconclusive",
+        sign_in=sign_in,
     )
 
 
@@ -77,7 +87,7 @@ def results(**outcomes: str) -> list[Finding]:
     """Findings by probe id (underscores for dashes): docs_public="pass" ...; the outcome
     "sign-in" is a fail at a sign-in wall."""
     return [
-        found(probe.replace("_", "-"), "fail", SIGN_IN)
+        found(probe.replace("_", "-"), "fail", SIGN_IN, sign_in="redirect")
         if outcome == "sign-in"
         else found(probe.replace("_", "-"), outcome)
         for probe, outcome in outcomes.items()
@@ -153,10 +163,13 @@ def test_an_unobserved_fail_is_not_observed() -> None:
     assert judge(cond("fail", probes=("openapi-published",)), system(), findings) is True
 
 
-def test_gated_needs_a_sign_in_failure() -> None:
+@pytest.mark.parametrize("reason", SIGN_INS)
+def test_gated_needs_a_sign_in_failure(reason: SignIn) -> None:
     sys = system()
     gated = cond("gated", probes=("docs-public",))
-    assert judge(gated, sys, [found("docs-public", "fail", SIGN_IN)]) is True
+    assert judge(gated, sys, [found("docs-public", "fail", "x", sign_in=reason)]) is True
+    # the reason decides, never the wording: sign-in words without it are a plain fail
+    assert judge(gated, sys, [found("docs-public", "fail", SIGN_IN)]) is False
     assert (
         judge(gated, sys, [found("docs-public", "fail", "404 Not Found (expected 2xx)")]) is False
     )
@@ -346,7 +359,7 @@ def test_a_probe_the_run_did_not_have_is_unknown() -> None:
     assert shown(system(), findings) == "L3?"
 
 
-# --- sign-in failures, pinned to the real matchers ----------------------------------------------
+# --- sign-in failures, from the real matchers: the reason each kind of wall records ------------
 
 SIGN_IN_WALLS = {
     "401": {"status": 401, "headers": {"www-authenticate": "Bearer"}, "body": "no"},
@@ -396,13 +409,24 @@ BASELINE = {"status": 200, "headers": {"content-type": "text/html"}, "body": "<d
 WALLED_PROBES = [p for p in SHIPPED.probes if any(e.matcher == "not_login_wall" for e in p.expect)]
 
 
+WALL_REASONS: dict[str, SignIn] = {
+    "401": "status",
+    "403": "status",
+    "redirect to /login": "redirect",
+    "sign-in page": "sign_in_url",
+    "password form": "password_form",
+    "redirect to a sign-in host that cannot be fetched": "redirect",
+}
+
+
 @pytest.mark.parametrize("probe", WALLED_PROBES, ids=[p.id for p in WALLED_PROBES])
 @pytest.mark.parametrize("wall", SIGN_IN_WALLS)
 def test_every_sign_in_wall_a_probe_reports_is_recognised(probe: object, wall: str) -> None:
     example = ProbeExample(wall, "fail", SIGN_IN_WALLS[wall], baseline=BASELINE)
     finding = run_example(probe, example)  # type: ignore[arg-type]
     assert finding.outcome == "fail", finding.message
-    assert failed_at_sign_in(finding), finding.message
+    assert finding.sign_in == WALL_REASONS[wall], finding.message
+    assert failed_at_sign_in(finding)
 
 
 @pytest.mark.parametrize("probe", WALLED_PROBES, ids=[p.id for p in WALLED_PROBES])
@@ -411,7 +435,8 @@ def test_other_failures_are_not_sign_in_walls(probe: object, other: str) -> None
     example = ProbeExample(other, "fail", NOT_WALLS[other], baseline=BASELINE)
     finding = run_example(probe, example)  # type: ignore[arg-type]
     assert finding.outcome == "fail", finding.message
-    assert not failed_at_sign_in(finding), finding.message
+    assert finding.sign_in is None, finding.message
+    assert not failed_at_sign_in(finding)
 
 
 # --- the demo market ----------------------------------------------------------------------------

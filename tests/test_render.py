@@ -104,6 +104,7 @@ def test_json_contract_fields() -> None:
             "basis": "observed",
             "source": None,
             "seen": None,
+            "sign_in": None,
             "replies": [],
         }
     ]

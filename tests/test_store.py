@@ -312,6 +312,7 @@ def test_a_database_at_0001_is_upgraded_on_open(db_path: Path) -> None:
             "0001_initial",
             "0002_attestations_and_claims",
             "0003_exchange_tls_version",
+            "0004_finding_sign_in",
         ]
         assert store.run_info(1).rubric_version == "2026.11-skeleton"
         (old,) = store.findings(1)
@@ -348,6 +349,7 @@ def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
         ("0001_initial",),
         ("0002_attestations_and_claims",),
         ("0003_exchange_tls_version",),
+        ("0004_finding_sign_in",),
     ]
     assert {"runs", "systems", "exchanges", "bodies", "findings"} <= tables
 
@@ -608,3 +610,57 @@ def test_an_interrupted_writer_keeps_what_was_flushed(db_path: Path) -> None:
     with Store.open(db_path) as reopened:
         assert len(reopened.findings(run_id)) == FLUSH_ROWS
         assert reopened.run_info(run_id).status == "running"
+
+
+# --- 0004: a finding's sign-in reason is a field, read once from older runs' wording -------
+
+OLD_WORDING = {
+    "401 Unauthorized: needs an account": "status",
+    "at /docs: 403 Forbidden (it said 'go away'): needs an account": "status",
+    "redirected to a sign-in page at https://login.example/": "redirect",
+    "at /api: redirected to a sign-in page at /sso": "redirect",
+    "the page is a sign-in page at https://login.microsoftonline.com/x": "sign_in_url",
+    "the page is a sign-in form (it asks for a password)": "password_form",
+    "404 Not Found (expected 2xx)": None,
+    "the docs mention a sign-in page for customers": None,
+}
+
+
+def test_older_runs_get_their_sign_in_reason_from_their_wording(db_path: Path) -> None:
+    db = Database(str(db_path))
+    MIGRATIONS.apply(db, stop_before="0004_finding_sign_in")
+    db.execute(
+        "INSERT INTO runs (started_at, tool_version, rubric_version, methodology_sha256,"
+        " catalogue_sha256, catalogue_source) VALUES ('2026-11-01', '0.1.0', '2026.11',"
+        " 'm', 'c', 'vendors.yaml')"
+    )
+    for number, message in enumerate(OLD_WORDING):
+        db.execute(
+            "INSERT INTO findings (run_id, system_id, probe_id, criterion, weight, outcome,"
+            " message, observed) VALUES (1, 's', ?, 'documented', 1, 'fail', ?, 1)",
+            [f"p{number:02d}", message],
+        )
+    db.execute(
+        "INSERT INTO findings (run_id, system_id, probe_id, criterion, weight, outcome,"
+        " message, observed) VALUES (1, 's', 'zz-pass', 'documented', 1, 'pass', ?, 1)",
+        ["redirected to a sign-in page at /x"],  # a pass is never a wall
+    )
+    db.conn.commit()
+    db.close()
+    with Store.open(db_path) as store:
+        stored = {f.probe_id: f.sign_in for f in store.findings(1)}
+    expected = {f"p{n:02d}": reason for n, reason in enumerate(OLD_WORDING.values())}
+    assert stored == {**expected, "zz-pass": None}
+
+
+@pytest.mark.parametrize("reason", [None, "status", "redirect", "sign_in_url", "password_form"])
+def test_a_findings_sign_in_reason_round_trips(db_path: Path, reason: str | None) -> None:
+    wall = finding("docs-public", outcome="fail", message="x", sign_in=reason)
+    with Store.open(db_path) as store:
+        run_id = store.start_run(
+            catalogue=CATALOGUE, methodology=METHODOLOGY, tool_version="t", options={}
+        ).id
+        store.add_finding(run_id, wall)
+        store.finish_run(run_id)
+        (back,) = store.findings(run_id)
+    assert back.sign_in == reason

@@ -106,6 +106,7 @@ def _finding(finding: Finding, replies: Sequence[Reply]) -> dict[str, object]:
         "basis": finding.basis,
         "source": finding.source,
         "seen": finding.seen,
+        "sign_in": finding.sign_in,
         "replies": [_reply(r) for r in replies if r.about in about],
     }
 

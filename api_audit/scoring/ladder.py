@@ -22,7 +22,6 @@ nothing could be learnt about is "L0?", never a confident L0.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,18 +29,6 @@ from api_audit.models import Attestation, Finding, LadderCondition, LadderLevel,
 from api_audit.scoring.attestations import latest_attestations
 
 Truth = bool | None  # None: could not be decided
-
-# How a probe says it met a sign-in wall: matchers.match_not_login_wall (401/403/407, a
-# redirect to or a page at a sign-in URL, a password form) and evaluate._failed_fetch (a
-# redirect to a sign-in host that could not be fetched); a probe that tries several paths
-# puts "at <path>: " first. tests/test_ladder.py runs every shipped probe that looks for a
-# login wall against real sign-in walls, so a reworded message fails a test, not a ladder.
-_SIGN_IN_MESSAGE = re.compile(
-    r"^(?:at \S+: )?"
-    r"(?:\d{3}\b[^:;]*: needs an account"
-    r"|redirected to a sign-in page at "
-    r"|the page is a sign-in (?:page|form)\b)"
-)
 
 
 @dataclass(frozen=True)
@@ -93,8 +80,9 @@ def judge(condition: LadderCondition, system: System, findings: Iterable[Finding
 
 
 def failed_at_sign_in(finding: Finding) -> bool:
-    """Whether a probe failed because the resource is behind a sign-in (a login wall)."""
-    return finding.outcome == "fail" and bool(_SIGN_IN_MESSAGE.match(finding.message))
+    """Whether a probe failed because the resource is behind a sign-in (a login wall): the
+    reason the matcher recorded on the finding (models.SignIn), never its wording."""
+    return finding.outcome == "fail" and finding.sign_in is not None
 
 
 class _Evidence:

@@ -24,6 +24,7 @@ from api_audit.methodology.matchers.markup import (
 from api_audit.methodology.matchers.registry import matcher
 from api_audit.methodology.matchers.verdict import (
     Verdict,
+    behind_sign_in,
     describe_status,
     failed,
     passed,
@@ -124,14 +125,16 @@ def _password_form_is_main(ctx: MatchContext) -> bool:
 def match_not_login_wall(_: Always, ctx: MatchContext) -> Verdict:
     ex = ctx.exchange
     if ex.status in (401, 403, 407):
-        return failed(f"{describe_status(ex.status)}: needs an account")
+        return behind_sign_in(f"{describe_status(ex.status)}: needs an account", "status")
     target = sign_in_redirect(ex.redirects)
     if target is not None:
-        return failed(f"redirected to a sign-in page at {quote(target)}")
+        return behind_sign_in(f"redirected to a sign-in page at {quote(target)}", "redirect")
     if ex.final_url and sign_in_url(ex.final_url):
-        return failed(f"the page is a sign-in page at {quote(ex.final_url)}")
+        message = f"the page is a sign-in page at {quote(ex.final_url)}"
+        return behind_sign_in(message, "sign_in_url")
     if _password_form_is_main(ctx):
-        return failed("the page is a sign-in form (it asks for a password)")
+        message = "the page is a sign-in form (it asks for a password)"
+        return behind_sign_in(message, "password_form")
     return passed("no sign-in page or password form")
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Literal
 
+from api_audit.models import SignIn
+
 VerdictOutcome = Literal["pass", "fail", "inconclusive", "not_applicable"]
 
 
@@ -14,6 +16,7 @@ class Verdict:
     outcome: VerdictOutcome
     message: str
     credit: float = 1.0  # share of the probe's weight a pass earns
+    sign_in: SignIn | None = None  # a fail because the resource is behind a sign-in
 
 
 def passed(message: str, credit: float = 1.0) -> Verdict:
@@ -22,6 +25,11 @@ def passed(message: str, credit: float = 1.0) -> Verdict:
 
 def failed(message: str) -> Verdict:
     return Verdict("fail", message)
+
+
+def behind_sign_in(message: str, why: SignIn) -> Verdict:
+    """A fail because the resource needs an account: the ladder's "gated" evidence."""
+    return Verdict("fail", message, sign_in=why)
 
 
 def unsure(message: str) -> Verdict:

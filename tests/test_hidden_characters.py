@@ -25,8 +25,8 @@ from api_audit.cli import main
 from api_audit.errors import CatalogueError, MethodologyError
 from api_audit.models import Finding
 from api_audit.probes import default_probe_directory, load_methodology
-from api_audit.report.text import escape_controls, escape_json_text, strip_controls
 from api_audit.store import Store
+from api_audit.text import escape_controls, escape_json_text, strip_controls
 
 C1 = [chr(code) for code in range(0x80, 0xA0)]
 BIDI = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)]

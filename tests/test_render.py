@@ -21,7 +21,7 @@ from api_audit.models import (
 )
 from api_audit.report.json import scorecard_document, scorecard_json, write_scorecard_json
 from api_audit.report.scorecard import print_scorecard
-from api_audit.report.text import safe_markup, strip_controls
+from api_audit.text import safe_markup, strip_controls
 
 RUN = RunInfo(
     id=7,

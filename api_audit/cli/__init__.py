@@ -38,10 +38,10 @@ from api_audit.report.json import write_scorecard_json
 from api_audit.report.probe_docs import probe_detail, probe_summary, probe_to_dict, probes_table
 from api_audit.report.renewals import renewals_table
 from api_audit.report.scorecard import print_scorecard
-from api_audit.report.text import escape_controls, escape_json_text
 from api_audit.scoring import score_grouped
 from api_audit.signals import stop_signals_raise
 from api_audit.store import Store
+from api_audit.text import escape_controls, escape_json_text
 
 app = typer.Typer(
     name="api-audit",

@@ -9,8 +9,8 @@ from dataclasses import replace
 from typing import TextIO
 
 from api_audit.models import CRITERIA, Disagreement, Finding, Reply, Scorecard, ScoredSystem
-from api_audit.report.text import escape_json_text
 from api_audit.scoring.attestations import ATTESTED_PREFIX
+from api_audit.text import escape_json_text
 
 JSON_FORMAT_VERSION = 1
 

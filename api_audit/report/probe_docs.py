@@ -23,7 +23,7 @@ from rich.text import Text
 from api_audit.methodology import LINKS, MATCHERS
 from api_audit.models import CRITERIA, Applicability, Expectation, Finding, Methodology, Probe
 from api_audit.probes import load_methodology
-from api_audit.report.text import safe_markup, strip_controls
+from api_audit.text import safe_markup, strip_controls
 
 REGENERATE = "python -m api_audit.report.probe_docs > docs/probes.md"
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from api_audit.report.text import safe_markup
+from api_audit.text import safe_markup
 
 
 def _money(value: object) -> str:

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api_audit.models import CRITERIA, CriterionScore, Scorecard, SystemScore
-from api_audit.report.text import escape_controls, safe_markup
+from api_audit.text import escape_controls, safe_markup
 
 GRADE_STYLES = {"A": "bold green", "B": "green", "C": "yellow", "D": "dark_orange", "E": "red"}
 DISAGREES = "≠"

@@ -28,8 +28,8 @@ from api_audit.catalogue import catalogue_json_schema, load_catalogue, select_sy
 from api_audit.demo.market import serve_market
 from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError, Interrupted
 from api_audit.evaluate import run_example
-from api_audit.http import POLITE_MIN_INTERVAL, FetchOptions
 from api_audit.models import Catalogue, Methodology, Rubric, Scorecard, System
+from api_audit.net import POLITE_MIN_INTERVAL, FetchOptions
 from api_audit.probes import load_methodology
 from api_audit.redact import redact_text
 from api_audit.render.json import write_scorecard_json

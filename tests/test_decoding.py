@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from api_audit.http import MAX_GZIP_MEMBERS, _BoundedDecoder, _Failure
+from api_audit.net.engine import MAX_GZIP_MEMBERS, _BoundedDecoder, _Failure
 
 SPEC = b'{"openapi": "3.0.3", "info": {"title": "Planning", "version": "1"}, "paths": {}}'
 PARTS = (SPEC[:30], SPEC[30:55], SPEC[55:])

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import pytest
 from loopback import RecordingSockets
 
-from api_audit.http import FetchOptions, HttpEngine, parse_retry_after
 from api_audit.models import Exchange, FetchRequest
+from api_audit.net import FetchOptions, HttpEngine, parse_retry_after
 
 T = TypeVar("T")
 

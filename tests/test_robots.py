@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from loopback import LoopbackSite, RecordingSockets
 
-from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Exchange, FetchRequest
-from api_audit.robots import (
+from api_audit.net import FetchOptions, HttpEngine
+from api_audit.net.robots import (
     ROBOTS_MAX_BYTES,
     ROBOTS_PRODUCT,
     Refusal,

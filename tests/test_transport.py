@@ -14,9 +14,10 @@ import httpx
 import pytest
 from loopback import LoopbackSite, RecordingSockets, self_signed
 
-from api_audit.http import FetchOptions, HttpEngine, _numeric_ipv4, _Slots
 from api_audit.models import Exchange, FetchRequest
-from api_audit.transport import AiohttpTransport
+from api_audit.net import FetchOptions, HttpEngine
+from api_audit.net.engine import _numeric_ipv4, _Slots
+from api_audit.net.transport import AiohttpTransport
 
 OPTIONS = FetchOptions(allow_private=True, respect_robots=False)
 

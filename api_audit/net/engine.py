@@ -54,10 +54,10 @@ from types import TracebackType
 import httpx
 
 from api_audit import USER_AGENT
-from api_audit.guard import BlockedAddressError, NameResolutionError, SocketFactory
 from api_audit.models import Exchange, FetchRequest, Hop
-from api_audit.robots import ROBOTS_DEADLINE, ROBOTS_MAX_BYTES, RobotsCache
-from api_audit.transport import AiohttpTransport
+from api_audit.net.guard import BlockedAddressError, NameResolutionError, SocketFactory
+from api_audit.net.robots import ROBOTS_DEADLINE, ROBOTS_MAX_BYTES, RobotsCache
+from api_audit.net.transport import AiohttpTransport
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 503})

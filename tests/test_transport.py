@@ -16,8 +16,9 @@ from loopback import LoopbackSite, RecordingSockets, self_signed
 
 from api_audit.models import Exchange, FetchRequest
 from api_audit.net import FetchOptions, HttpEngine
-from api_audit.net.engine import _numeric_ipv4, _Slots
+from api_audit.net.slots import Slots
 from api_audit.net.transport import AiohttpTransport
+from api_audit.net.urls import numeric_ipv4
 
 OPTIONS = FetchOptions(allow_private=True, respect_robots=False)
 
@@ -144,7 +145,7 @@ def test_plain_http_reports_no_tls_version(site: LoopbackSite) -> None:
     ],
 )
 def test_numeric_hosts_become_dotted_quads(host: str, dotted: str | None) -> None:
-    assert _numeric_ipv4(host) == dotted
+    assert numeric_ipv4(host) == dotted
 
 
 @pytest.mark.parametrize(
@@ -162,7 +163,7 @@ def test_numeric_hosts_that_are_no_address_are_bad_urls(host: str) -> None:
 
 def test_slots_go_to_the_lowest_ticket_first_come_first_served_among_equals() -> None:
     async def go() -> list[str]:
-        slots = _Slots(1)
+        slots = Slots(1)
         order: list[str] = []
 
         async def take(name: str, ticket: int) -> None:
@@ -184,7 +185,7 @@ def test_slots_go_to_the_lowest_ticket_first_come_first_served_among_equals() ->
 
 def test_a_cancelled_waiter_does_not_lose_the_slot() -> None:
     async def go() -> list[str]:
-        slots = _Slots(1)
+        slots = Slots(1)
         order: list[str] = []
 
         async def take(name: str) -> None:
@@ -210,7 +211,7 @@ def test_a_cancelled_waiter_does_not_lose_the_slot() -> None:
 
 def test_a_slot_handed_to_a_waiter_cancelled_at_that_moment_passes_on() -> None:
     async def go() -> list[str]:
-        slots = _Slots(1)
+        slots = Slots(1)
         order: list[str] = []
 
         async def take(name: str) -> None:

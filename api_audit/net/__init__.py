@@ -1,12 +1,21 @@
-"""The network edge: FetchRequests in, Exchanges out, politely, within caps, behind the guard."""
+"""The network edge: FetchRequests in, Exchanges out, politely, within caps, behind the guard.
 
-from api_audit.net.engine import (
-    POLITE_MIN_INTERVAL,
-    FetchOptions,
-    HttpEngine,
-    classify_error,
-    parse_retry_after,
-)
+One module per job:
+
+    engine      HttpEngine: fetch each distinct request once, follow redirects, retry once
+    options     FetchOptions, the engine's limits for one run (imports no HTTP library)
+    politeness  per host: slots, spacing, Retry-After pauses, the error and wait budgets
+    slots       request slots that go to the oldest work first
+    decoding    response bodies read and decoded within their caps
+    urls        which URLs may be requested; numeric hosts; Location; origins
+    errors      what ended a fetch, as one Exchange error word and one line
+    guard       which addresses may be connected to, checked where sockets are made
+    transport   httpx's transport API over aiohttp's connections, guarded
+    robots      robots.txt (RFC 9309), read once per origin
+"""
+
+from api_audit.net.engine import HttpEngine
+from api_audit.net.errors import classify_error
 from api_audit.net.guard import (
     BlockedAddressError,
     GuardedResolver,
@@ -15,6 +24,8 @@ from api_audit.net.guard import (
     check_address,
     guarded_socket_factory,
 )
+from api_audit.net.options import POLITE_MIN_INTERVAL, FetchOptions
+from api_audit.net.politeness import parse_retry_after
 from api_audit.net.robots import RobotsRules, rules_from_exchange
 from api_audit.net.transport import AiohttpTransport
 

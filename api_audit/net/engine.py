@@ -30,7 +30,7 @@ from types import TracebackType
 
 import httpx
 
-from api_audit.models import Exchange, FetchRequest, Hop
+from api_audit.models import Exchange, ExchangeError, FetchRequest, Hop
 from api_audit.net.decoding import ACCEPT_ENCODING, read_body
 from api_audit.net.errors import Failure, classify_error, one_line
 from api_audit.net.guard import SocketFactory
@@ -284,7 +284,8 @@ class HttpEngine:
         deadline = asyncio.timeout(None)  # started by the first request on the wire
         trail = _Trail(request.url, deadline)
         response: _Response | None = None
-        error = detail = None
+        error: ExchangeError | None = None
+        detail: str | None = None
         status: int | None = None
         headers: tuple[tuple[str, str], ...] = ()
         from_network = False  # the error came from the wire, not from one of our limits

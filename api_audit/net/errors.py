@@ -1,9 +1,9 @@
 """Error classification: what ended a fetch, as one Exchange error word and one line of detail.
 
 Network and server trouble never raises out of the engine: inside it, `Failure` carries the
-word to where the Exchange is made, and `classify_error` names the exceptions httpx, the
-transport and the address guard raise. The detail is one printable line, since it comes
-from a server or the OS and is shown to people.
+word (models.ExchangeError) to where the Exchange is made, and `classify_error` names the
+exceptions httpx, the transport and the address guard raise. The detail is one printable
+line, since it comes from a server or the OS and is shown to people.
 """
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ from collections.abc import Iterable
 
 import httpx
 
+from api_audit.models import ExchangeError
 from api_audit.net.guard import BlockedAddressError, NameResolutionError
 
 DETAIL_CHARS = 300
 
-# A host that fails like this `host_error_budget` times in a row is left alone for the run.
-NETWORK_ERRORS = frozenset({"connect", "timeout", "deadline", "dns", "tls"})
+# The words for errors on the wire, not of our limits' making. A host that fails like this
+# `host_error_budget` times in a row is left alone for the run.
+NETWORK_ERRORS: frozenset[ExchangeError] = frozenset(
+    {"connect", "timeout", "deadline", "dns", "tls"}
+)
 
 
 class Failure(Exception):
@@ -26,7 +30,7 @@ class Failure(Exception):
 
     def __init__(
         self,
-        error: str,
+        error: ExchangeError,
         detail: str,
         status: int | None = None,
         headers: tuple[tuple[str, str], ...] = (),
@@ -38,7 +42,7 @@ class Failure(Exception):
         self.headers = headers
 
 
-def classify_error(exc: BaseException) -> tuple[str, str]:
+def classify_error(exc: BaseException) -> tuple[ExchangeError, str]:
     """The Exchange error word and a detail line for an exception from httpx or the guard."""
     # httpx's ReadError for a reset has no text of its own; its cause says "Connection
     # reset by peer", which is what the finding should say.
@@ -57,12 +61,12 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     return "protocol", message
 
 
-_CAUSE_WORDS: tuple[tuple[type[BaseException], str], ...] = (
+_CAUSE_WORDS: tuple[tuple[type[BaseException], ExchangeError], ...] = (
     (BlockedAddressError, "blocked_address"),
     (NameResolutionError, "dns"),
     (ssl.SSLError, "tls"),
 )
-_EXCEPTION_WORDS: tuple[tuple[type[BaseException], str], ...] = (
+_EXCEPTION_WORDS: tuple[tuple[type[BaseException], ExchangeError], ...] = (
     (httpx.TimeoutException, "timeout"),
     (httpx.UnsupportedProtocol, "bad_url"),
     (httpx.NetworkError, "connect"),  # refused, reset, unreachable

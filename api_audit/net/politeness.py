@@ -27,6 +27,7 @@ import asyncio
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from api_audit.models import ExchangeError
 from api_audit.net.errors import NETWORK_ERRORS, Failure, one_line
 from api_audit.net.options import FetchOptions
 from api_audit.net.slots import Slots
@@ -142,7 +143,7 @@ class HostPolicy:
             raise Failure("host_budget", reason)
 
     def account(
-        self, origin: str | None, *, answered: bool, error: str | None, detail: str
+        self, origin: str | None, *, answered: bool, error: ExchangeError | None, detail: str
     ) -> None:
         """At the end of a fetch: an answer clears the origin's errors in a row (unless it
         asked us to come back later: those count as they arrive, see count_error); a

@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from types import TracebackType
 
 import httpx
 
 from api_audit.models import Exchange, ExchangeError, FetchRequest, Hop
+from api_audit.net.clock import Clock, Deadline, SystemClock
 from api_audit.net.decoding import ACCEPT_ENCODING, read_body
 from api_audit.net.errors import Failure, classify_error, one_line
 from api_audit.net.guard import SocketFactory
@@ -74,34 +73,27 @@ class _Trail:
     """Where one fetch has got to, so an error part-way still reports the hops so far."""
 
     url: str
-    deadline: asyncio.Timeout
+    clock: Clock
+    # The server's time: it starts with the first request on the wire and is held while a
+    # hop waits for our own limits (robots.txt, slots, spacing, a Retry-After pause).
+    deadline: Deadline
     hops: list[Hop] = field(default_factory=list)
     origin: str | None = None  # of the last request put on the wire
-    sent_at: float | None = None  # perf_counter when the first request was put on the wire
+    sent_at: float | None = None  # clock time when the first request was put on the wire
     started_at: str = ""
     retried: bool = False
     busy: bool = False  # the last answer asked us to come back later (see _note_busy)
     asked: str = ""  # that answer, in words: "429 with Retry-After: 5"
-    left: float = 0.0  # deadline seconds left while the clock is held
-
-    # The deadline measures the server's time: it starts with the first request on the wire
-    # and is held while a hop waits for our own limits (robots.txt, the per-host and global
-    # slots, spacing, a Retry-After pause), so a queue of our making never ends as `deadline`.
 
     def hold_clock(self) -> None:
-        when = self.deadline.when()
-        if when is not None and not self.deadline.expired():
-            self.left = max(0.0, when - asyncio.get_running_loop().time())
-            self.deadline.reschedule(None)
+        self.deadline.hold()
 
-    def run_clock(self, seconds: float) -> None:
+    def run_clock(self) -> None:
         """Start the deadline (at the first request on the wire) or let it run on."""
         if self.sent_at is None:
-            self.sent_at = time.perf_counter()
-            self.started_at = _utc_now()
-            self.left = seconds
-        if not self.deadline.expired():
-            self.deadline.reschedule(asyncio.get_running_loop().time() + self.left)
+            self.sent_at = self.clock.monotonic()
+            self.started_at = _timestamp(self.clock)
+        self.deadline.run()
 
 
 # The ticket of the fetch running in this task (see Slots); robots.txt lookups started by
@@ -128,8 +120,10 @@ class HttpEngine:
         *,
         socket_factory: SocketFactory | None = None,
         transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._options = options
+        self._clock = clock or SystemClock()  # tests pass virtual time
         self._socket_factory = socket_factory  # tests record connections; None: plain sockets
         # What makes the transport, inside the running loop; tests and benchmarks may swap it.
         self._make_transport = transport or self._guarded_transport
@@ -138,7 +132,7 @@ class HttpEngine:
             options.read_timeout, connect=options.connect_timeout, pool=None
         ).as_dict()
         self._global = Slots(options.concurrency)
-        self._hosts = HostPolicy(options)
+        self._hosts = HostPolicy(options, self._clock)
         self._tickets = itertools.count(1 << 40)  # fetches given no priority: after all given
         self._fetches: dict[str, asyncio.Task[Exchange]] = {}
         self._running: set[asyncio.Task[Exchange]] = set()
@@ -279,10 +273,10 @@ class HttpEngine:
         if ticket is None:
             ticket = next(self._tickets)  # first come, first served after all given ones
         _TICKET.set(ticket)  # this task's own context: its hops and robots.txt inherit it
-        created_at = _utc_now()
-        began = time.perf_counter()
-        deadline = asyncio.timeout(None)  # started by the first request on the wire
-        trail = _Trail(request.url, deadline)
+        created_at = _timestamp(self._clock)
+        began = self._clock.monotonic()
+        deadline = Deadline(self._clock, limits.deadline)  # started by the first request sent
+        trail = _Trail(request.url, self._clock, deadline)
         response: _Response | None = None
         error: ExchangeError | None = None
         detail: str | None = None
@@ -320,7 +314,7 @@ class HttpEngine:
             headers=headers,
             body=response.body if response is not None else b"",
             redirects=tuple(trail.hops),
-            elapsed_ms=round((time.perf_counter() - (trail.sent_at or began)) * 1000, 1),
+            elapsed_ms=round((self._clock.monotonic() - (trail.sent_at or began)) * 1000, 1),
             error=error,
             error_detail=one_line(detail or ""),
             started_at=trail.started_at or created_at,
@@ -385,7 +379,7 @@ class HttpEngine:
         async with self._hosts.slots(origin).hold(ticket):
             await self._hosts.take_turn(origin)
             async with self._global.hold(ticket):
-                trail.run_clock(limits.deadline)
+                trail.run_clock()
                 response = await self._send(method, url, accept, trail, limits)
         if response.pause > 0:
             self._hosts.pause(origin, response.pause, trail.asked)
@@ -436,10 +430,9 @@ class HttpEngine:
         finally:
             await response.aclose()
 
-    @staticmethod
-    def _retry_after(response: httpx.Response) -> float | None:
+    def _retry_after(self, response: httpx.Response) -> float | None:
         value = response.headers.get("retry-after")
-        return None if value is None else parse_retry_after(value, datetime.now(UTC))
+        return None if value is None else parse_retry_after(value, self._clock.utc_now())
 
     def _note_busy(self, trail: _Trail, response: httpx.Response) -> None:
         """A 429, or a 503 with Retry-After, counts as an error in a row as it arrives (a
@@ -466,5 +459,5 @@ class HttpEngine:
         )
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+def _timestamp(clock: Clock) -> str:
+    return clock.utc_now().isoformat(timespec="milliseconds")

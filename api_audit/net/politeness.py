@@ -23,11 +23,11 @@ Retry-After: 5 (it was 121 s before the budgets).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from api_audit.models import ExchangeError
+from api_audit.net.clock import Clock
 from api_audit.net.errors import NETWORK_ERRORS, Failure, one_line
 from api_audit.net.options import FetchOptions
 from api_audit.net.slots import Slots
@@ -56,8 +56,9 @@ class HostPolicy:
     """What each origin may have and has spent in one run: its slots, when its next request
     may start, the waiting it asked for, its errors in a row, and whether it is left alone."""
 
-    def __init__(self, options: FetchOptions) -> None:
+    def __init__(self, options: FetchOptions, clock: Clock) -> None:
         self._options = options
+        self._clock = clock
         self._slots: dict[str, Slots] = {}
         self._next_start: dict[str, float] = {}
         self._own_next: dict[str, float] = {}  # origin -> next start by spacing alone
@@ -95,7 +96,7 @@ class HostPolicy:
         request start; it is charged to the host's wait budget before it is waited, so a
         request that waited has paid and is sent even if the budget runs out meanwhile."""
         interval = max(self._options.min_interval, self._intervals.get(origin, 0.0))
-        now = asyncio.get_running_loop().time()
+        now = self._clock.monotonic()
         start = max(now, self._next_start.get(origin, 0.0))
         self._charge_wait(origin, start - max(now, self._own_next.get(origin, 0.0)))
         if interval > 0 or origin in self._next_start:
@@ -103,12 +104,12 @@ class HostPolicy:
             self._own_next[origin] = start + interval
         if start <= now:
             return False
-        await asyncio.sleep(start - now)
+        await self._clock.sleep(start - now)
         return True
 
     def pause(self, origin: str, seconds: float, asked: str) -> None:
         """Hold the whole origin for `seconds`, as its answer (`asked`, in words) asked."""
-        until = asyncio.get_running_loop().time() + seconds
+        until = self._clock.monotonic() + seconds
         self._next_start[origin] = max(self._next_start.get(origin, 0.0), until)
         self._asked[origin] = asked
 

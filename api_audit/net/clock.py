@@ -106,4 +106,5 @@ class Deadline:
             self._timeout.reschedule(None)  # an expiry already on its way is called off
 
     def _expire(self) -> None:
-        self._timeout.reschedule(asyncio.get_running_loop().time())  # ends the task now
+        if not self.expired():
+            self._timeout.reschedule(asyncio.get_running_loop().time())  # ends the task now

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import pytest
-from loopback import RecordingSockets, Route
+from loopback import RecordingSockets, Route, closed_port, fetch_all, fetch_one
 from virtual_time import VirtualSite, VirtualSites
 
 from api_audit.models import Exchange, FetchRequest
@@ -229,22 +229,11 @@ def servers(_running_servers: Servers) -> Servers:
     return _running_servers
 
 
-def fetch(url: str, **options: Any) -> Exchange:
-    options.setdefault("allow_private", True)
-    sockets = options.pop("socket_factory", None)
-
-    async def go() -> Exchange:
-        async with HttpEngine(FetchOptions(**options), socket_factory=sockets) as engine:
-            return await engine.fetch(FetchRequest(url))
-
-    return run(go())
-
-
 # --- normal fetches and redirects ----------------------------------------------------------
 
 
 def test_plain_fetch_sends_identifying_headers(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/ok")
+    exchange = fetch_one(f"{servers.url}/ok")
     assert exchange.error is None
     assert (exchange.status, exchange.body) == (200, b"hello")
     assert exchange.content_type == "text/plain"
@@ -289,19 +278,19 @@ def test_cookies_are_not_kept_between_requests(servers: Servers) -> None:
     ("path", "body"), [("/gzip", b"hello gzip"), ("/deflate", b"hello deflate")]
 )
 def test_compressed_bodies_are_decoded(servers: Servers, path: str, body: bytes) -> None:
-    exchange = fetch(servers.url + path)
+    exchange = fetch_one(servers.url + path)
     assert (exchange.error, exchange.body) == (None, body)
 
 
 def test_a_spec_sent_as_two_gzip_members_comes_back_whole(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/gzip-members")
+    exchange = fetch_one(f"{servers.url}/gzip-members")
     assert (exchange.error, exchange.status) == (None, 200)
     assert exchange.body == SPEC_BYTES
     assert json.loads(exchange.body) == SPEC
 
 
 def test_redirect_chain_is_recorded_and_followed(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/redirect/3")
+    exchange = fetch_one(f"{servers.url}/redirect/3")
     assert (exchange.status, exchange.body, exchange.error) == (200, b"arrived", None)
     assert exchange.final_url == f"{servers.url}/redirect/0"
     assert [(hop.status, hop.url, hop.location) for hop in exchange.redirects] == [
@@ -312,14 +301,14 @@ def test_redirect_chain_is_recorded_and_followed(servers: Servers) -> None:
 
 
 def test_redirect_loop_is_too_many_redirects(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/loop", max_redirects=5)
+    exchange = fetch_one(f"{servers.url}/loop", max_redirects=5)
     assert exchange.error == "too_many_redirects"
     assert len(exchange.redirects) == 6
     assert servers.state.hits["/loop"] == 6
 
 
 def test_redirect_to_a_file_url_is_bad_url(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/to-file")
+    exchange = fetch_one(f"{servers.url}/to-file")
     assert exchange.error == "bad_url"
     assert exchange.final_url.startswith("file:")
     assert exchange.redirects[0].location == "file:///etc/passwd"
@@ -330,7 +319,7 @@ def test_redirect_to_a_file_url_is_bad_url(servers: Servers) -> None:
 )
 def test_bad_urls_are_refused_before_any_io(url: str) -> None:
     backend = RecordingSockets()
-    assert fetch(url, socket_factory=backend).error == "bad_url"
+    assert fetch_one(url, socket_factory=backend).error == "bad_url"
     assert backend.connects == []
 
 
@@ -340,7 +329,7 @@ def test_bad_urls_are_refused_before_any_io(url: str) -> None:
 def test_gzip_bomb_is_too_large_and_memory_stays_small(servers: Servers) -> None:
     tracemalloc.start()
     try:
-        exchange = fetch(f"{servers.url}/bomb")
+        exchange = fetch_one(f"{servers.url}/bomb")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -353,20 +342,20 @@ def test_gzip_bomb_is_too_large_and_memory_stays_small(servers: Servers) -> None
 
 @pytest.mark.parametrize("path", ["/brotli", "/compress"])
 def test_unknown_encodings_are_refused(servers: Servers, path: str) -> None:
-    exchange = fetch(servers.url + path)
+    exchange = fetch_one(servers.url + path)
     assert (exchange.error, exchange.status, exchange.body) == ("unsupported_encoding", 200, b"")
 
 
 def test_declared_length_over_cap_is_refused_without_reading(servers: Servers) -> None:
     began = time.perf_counter()
-    exchange = fetch(f"{servers.url}/declared-big", max_wire_bytes=1024 * 1024)
+    exchange = fetch_one(f"{servers.url}/declared-big", max_wire_bytes=1024 * 1024)
     assert exchange.error == "too_large"
     assert "10000000" in exchange.error_detail
     assert time.perf_counter() - began < 1.5  # the server would hang a reader for 3 s
 
 
 def test_endless_body_is_too_large(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/endless", max_wire_bytes=1024 * 1024)
+    exchange = fetch_one(f"{servers.url}/endless", max_wire_bytes=1024 * 1024)
     assert (exchange.error, exchange.status, exchange.body) == ("too_large", 200, b"")
     assert str(1024 * 1024) in exchange.error_detail
 
@@ -376,45 +365,39 @@ def test_endless_body_is_too_large(servers: Servers) -> None:
 
 def test_slow_drip_hits_the_deadline(servers: Servers) -> None:
     began = time.perf_counter()
-    exchange = fetch(f"{servers.url}/drip", deadline=1.0, read_timeout=5.0)
+    exchange = fetch_one(f"{servers.url}/drip", deadline=1.0, read_timeout=5.0)
     assert exchange.error == "deadline"
     assert time.perf_counter() - began < 3
 
 
 def test_silent_server_hits_the_read_timeout(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/hang", read_timeout=0.3)
+    exchange = fetch_one(f"{servers.url}/hang", read_timeout=0.3)
     assert exchange.error == "timeout"
 
 
 # --- network trouble -----------------------------------------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_refused_connection_is_connect() -> None:
-    exchange = fetch(f"http://127.0.0.1:{_closed_port()}/")
+    exchange = fetch_one(f"http://127.0.0.1:{closed_port()}/")
     assert exchange.error == "connect"
     assert exchange.error_detail
 
 
 def test_unresolvable_name_is_dns() -> None:
-    exchange = fetch("http://no-such-host.invalid/")
+    exchange = fetch_one("http://no-such-host.invalid/")
     assert exchange.error == "dns"
     assert "no-such-host.invalid" in exchange.error_detail
 
 
 def test_tls_to_a_plain_server_is_tls(servers: Servers) -> None:
-    exchange = fetch(servers.url.replace("http:", "https:") + "/ok")
+    exchange = fetch_one(servers.url.replace("http:", "https:") + "/ok")
     assert exchange.error == "tls"
 
 
 @pytest.mark.parametrize("path", ["/garbage", "/reset"])
 def test_broken_responses_are_protocol_or_connect(servers: Servers, path: str) -> None:
-    exchange = fetch(servers.url + path)
+    exchange = fetch_one(servers.url + path)
     assert exchange.error in ("protocol", "connect")
     assert exchange.status is None
     assert all(ch.isprintable() for ch in exchange.error_detail)
@@ -508,7 +491,7 @@ def test_retry_after_is_honoured_once() -> None:
 
 
 def test_retry_after_beyond_the_cap_returns_the_response(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/retry-later")
+    exchange = fetch_one(f"{servers.url}/retry-later")
     assert (exchange.status, exchange.body, exchange.error) == (503, b"busy", None)
     assert exchange.header("retry-after") == "3600"
     assert servers.state.hits["/retry-later"] == 1
@@ -591,15 +574,13 @@ def test_a_slow_answer_ends_at_the_deadline_on_the_clock() -> None:
 
 
 def test_a_host_that_keeps_failing_is_left_alone() -> None:
-    origin = f"http://127.0.0.1:{_closed_port()}"
+    origin = f"http://127.0.0.1:{closed_port()}"
     backend = RecordingSockets()
 
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=3)
-        async with HttpEngine(options, socket_factory=backend) as engine:
-            return [await engine.fetch(FetchRequest(f"{origin}/p{i}")) for i in range(6)]
-
-    exchanges = run(go())
+    urls = [f"{origin}/p{i}" for i in range(6)]
+    exchanges = fetch_all(
+        urls, in_turn=True, respect_robots=False, host_error_budget=3, socket_factory=backend
+    )
     assert [e.error for e in exchanges] == ["connect"] * 3 + ["host_budget"] * 3
     assert exchanges[3].error_detail.startswith(
         f"not sent: api-audit stopped sending to {origin} after 3 errors in a row "
@@ -609,55 +590,45 @@ def test_a_host_that_keeps_failing_is_left_alone() -> None:
 
 
 def test_the_budget_holds_for_concurrent_requests_too() -> None:
-    origin = f"http://127.0.0.1:{_closed_port()}"
+    origin = f"http://127.0.0.1:{closed_port()}"
     backend = RecordingSockets()
 
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, per_host=2, host_error_budget=3)
-        async with HttpEngine(options, socket_factory=backend) as engine:
-            urls = [f"{origin}/p{i}" for i in range(40)]
-            return await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls))
-
-    exchanges = run(go())
+    urls = [f"{origin}/p{i}" for i in range(40)]
+    exchanges = fetch_all(urls, per_host=2, host_error_budget=3, socket_factory=backend)
     assert len(backend.connects) <= 3 + 2 - 1  # the budget, plus what was already in flight
     assert {e.error for e in exchanges} <= {"connect", "host_budget"}
 
 
 def test_with_no_budget_every_request_is_tried() -> None:
-    origin = f"http://127.0.0.1:{_closed_port()}"
+    origin = f"http://127.0.0.1:{closed_port()}"
     backend = RecordingSockets()
 
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=0)
-        async with HttpEngine(options, socket_factory=backend) as engine:
-            return [await engine.fetch(FetchRequest(f"{origin}/p{i}")) for i in range(5)]
-
-    assert {e.error for e in run(go())} == {"connect"}
+    urls = [f"{origin}/p{i}" for i in range(5)]
+    exchanges = fetch_all(
+        urls, in_turn=True, respect_robots=False, host_error_budget=0, socket_factory=backend
+    )
+    assert {e.error for e in exchanges} == {"connect"}
     assert len(backend.connects) == 5
 
 
 def test_an_answer_resets_the_count(servers: Servers) -> None:
     paths = ["/hang?1", "/hang?2", "/ok?between", "/hang?3", "/hang?4", "/ok?after"]
 
-    async def go() -> list[Exchange]:
-        options = FetchOptions(
-            allow_private=True, respect_robots=False, host_error_budget=3, read_timeout=0.2
-        )
-        async with HttpEngine(options) as engine:
-            return [await engine.fetch(FetchRequest(servers.url + p)) for p in paths]
-
-    errors = [e.error for e in run(go())]
+    exchanges = fetch_all(
+        [servers.url + p for p in paths],
+        in_turn=True,
+        respect_robots=False,
+        host_error_budget=3,
+        read_timeout=0.2,
+    )
+    errors = [e.error for e in exchanges]
     assert errors == ["timeout", "timeout", None, "timeout", "timeout", None]
 
 
 def test_errors_that_are_not_the_network_do_not_spend_the_budget(servers: Servers) -> None:
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, host_error_budget=2, max_wire_bytes=1024)
-        async with HttpEngine(options) as engine:
-            urls = [f"{servers.url}/endless?{i}" for i in range(3)] + [f"{servers.url}/ok?end"]
-            return [await engine.fetch(FetchRequest(u)) for u in urls]
-
-    assert [e.error for e in run(go())] == ["too_large"] * 3 + [None]
+    urls = [f"{servers.url}/endless?{i}" for i in range(3)] + [f"{servers.url}/ok?end"]
+    exchanges = fetch_all(urls, in_turn=True, host_error_budget=2, max_wire_bytes=1024)
+    assert [e.error for e in exchanges] == ["too_large"] * 3 + [None]
 
 
 # --- one host cannot hold the run (issue 9) -----------------------------------------------

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import socket
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from loopback import LoopbackSite, RecordingSockets
+from loopback import LoopbackSite, RecordingSockets, closed_port, fetch_all
 from virtual_time import VirtualSites
 
 from api_audit.models import Exchange, FetchRequest
@@ -199,17 +197,6 @@ def site() -> Iterator[LoopbackSite]:
     made.close()
 
 
-def fetch_all(urls: list[str], **options: Any) -> list[Exchange]:
-    options.setdefault("allow_private", True)
-    sockets = options.pop("socket_factory", None)
-
-    async def go() -> list[Exchange]:
-        async with HttpEngine(FetchOptions(**options), socket_factory=sockets) as engine:
-            return list(await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls)))
-
-    return asyncio.run(go())
-
-
 def test_a_disallowed_path_is_never_requested(site: LoopbackSite) -> None:
     site.robots("User-agent: *\nDisallow: /private\n")
     private, public = fetch_all([f"{site.origin}/private/spec.json", f"{site.origin}/public"])
@@ -244,14 +231,8 @@ def test_a_disallow_all_still_lets_well_known_documents_through(site: LoopbackSi
     assert catalog.status == 200
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_unreachable_host_is_reported_as_unreachable_not_as_robots() -> None:
-    origin = f"http://127.0.0.1:{_closed_port()}"
+    origin = f"http://127.0.0.1:{closed_port()}"
     backend = RecordingSockets()
     paths = ["/docs", "/api", "/.well-known/security.txt"]
     exchanges = fetch_all([origin + path for path in paths], socket_factory=backend)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from loopback import LoopbackSite, RecordingSockets, self_signed
+from loopback import LoopbackSite, RecordingSockets, fetch_all, fetch_one, self_signed
 
 from api_audit.models import Exchange, FetchRequest
 from api_audit.net import FetchOptions, HttpEngine
@@ -36,20 +36,13 @@ def site() -> Iterator[LoopbackSite]:
     server.close()
 
 
-def fetch_all(urls: list[str], options: FetchOptions = OPTIONS, **engine: object) -> list[Exchange]:
-    async def go() -> list[Exchange]:
-        async with HttpEngine(options, **engine) as http:  # type: ignore[arg-type]
-            return [await http.fetch(FetchRequest(url)) for url in urls]
-
-    return asyncio.run(go())
-
-
 # --- connections ---------------------------------------------------------------------------
 
 
 def test_connections_are_kept_alive_for_the_next_request(site: LoopbackSite) -> None:
     sockets = RecordingSockets()
-    exchanges = fetch_all([f"{site.origin}/a{i}" for i in range(4)], socket_factory=sockets)
+    urls = [f"{site.origin}/a{i}" for i in range(4)]
+    exchanges = fetch_all(urls, in_turn=True, options=OPTIONS, socket_factory=sockets)
     assert [e.status for e in exchanges] == [200] * 4
     assert len(sockets.connects) == 1
 
@@ -58,7 +51,10 @@ def test_a_body_abandoned_part_way_closes_its_connection(site: LoopbackSite) -> 
     sockets = RecordingSockets()
     small = FetchOptions(allow_private=True, respect_robots=False, max_wire_bytes=1024)
     big, after = fetch_all(
-        [f"{site.origin}/big", f"{site.origin}/after"], small, socket_factory=sockets
+        [f"{site.origin}/big", f"{site.origin}/after"],
+        in_turn=True,
+        options=small,
+        socket_factory=sockets,
     )
     assert big.error == "too_large"
     assert (after.status, after.body) == (200, b"ok")
@@ -111,7 +107,7 @@ def test_the_negotiated_tls_version_reaches_the_exchange(certificate: tuple[Path
         )
 
     try:
-        (exchange,) = fetch_all([f"{tls_site.origin}/"], transport=transport)
+        exchange = fetch_one(f"{tls_site.origin}/", options=OPTIONS, transport=transport)
     finally:
         tls_site.close()
     assert (exchange.status, exchange.body) == (200, b"secure")
@@ -119,7 +115,7 @@ def test_the_negotiated_tls_version_reaches_the_exchange(certificate: tuple[Path
 
 
 def test_plain_http_reports_no_tls_version(site: LoopbackSite) -> None:
-    (exchange,) = fetch_all([f"{site.origin}/plain"])
+    exchange = fetch_one(f"{site.origin}/plain", options=OPTIONS)
     assert exchange.tls_version is None
 
 
@@ -154,7 +150,7 @@ def test_numeric_hosts_become_dotted_quads(host: str, dotted: str | None) -> Non
     ["999.1.1.1", "1.2.3.4.5", "4294967296", "1.2.65536", "09.1.1.1", "api.0x"],
 )
 def test_numeric_hosts_that_are_no_address_are_bad_urls(host: str) -> None:
-    (exchange,) = fetch_all([f"http://{host}/"])
+    exchange = fetch_one(f"http://{host}/", options=OPTIONS)
     assert exchange.error == "bad_url"
 
 
@@ -376,9 +372,9 @@ def test_any_httpx_transport_can_stand_in_for_the_network() -> None:
         return httpx.Response(200, stream=httpx.ByteStream(b"mocked"))
 
     sockets = RecordingSockets()
-    (exchange,) = fetch_all(
-        ["https://vendor.example/docs"],
-        FetchOptions(),
+    exchange = fetch_one(
+        "https://vendor.example/docs",
+        options=FetchOptions(),
         transport=lambda: httpx.MockTransport(answer),
         socket_factory=sockets,
     )

@@ -4,8 +4,10 @@ One module per job:
 
     engine      HttpEngine: fetch each distinct request once, follow redirects, retry once
     options     FetchOptions, the engine's limits for one run (imports no HTTP library)
+    demand      who still needs each request, so exchanges are let go after their last caller
     politeness  per host: slots, spacing, Retry-After pauses, the error and wait budgets
     slots       request slots that go to the oldest work first
+    clock       time, injectable: monotonic, time of day, sleeps, timers; the held deadline
     decoding    response bodies read and decoded within their caps
     urls        which URLs may be requested; numeric hosts; Location; origins
     errors      what ended a fetch, as one Exchange error word and one line
@@ -14,6 +16,7 @@ One module per job:
     robots      robots.txt (RFC 9309), read once per origin
 """
 
+from api_audit.net.clock import Clock, SystemClock
 from api_audit.net.engine import HttpEngine
 from api_audit.net.errors import classify_error
 from api_audit.net.guard import (
@@ -33,12 +36,14 @@ __all__ = [
     "POLITE_MIN_INTERVAL",
     "AiohttpTransport",
     "BlockedAddressError",
+    "Clock",
     "FetchOptions",
     "GuardedResolver",
     "HttpEngine",
     "NameResolutionError",
     "RobotsRules",
     "SocketFactory",
+    "SystemClock",
     "check_address",
     "classify_error",
     "guarded_socket_factory",

@@ -12,7 +12,7 @@ robots.txt asked first (robots.py), Retry-After honoured, and a host that keeps 
 asks for too much waiting, left alone.
 
 Memory stays flat on a long run: an exchange is kept only until the last caller that said
-it would ask for it (`HttpEngine.expect`) has it.
+it would ask for it (`HttpEngine.expect`) has it (demand.py).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import httpx
 from api_audit.models import Exchange, ExchangeError, FetchRequest, Hop
 from api_audit.net.clock import Clock, Deadline, SystemClock
 from api_audit.net.decoding import ACCEPT_ENCODING, read_body
+from api_audit.net.demand import Demand
 from api_audit.net.errors import Failure, classify_error, one_line
 from api_audit.net.guard import SocketFactory
 from api_audit.net.options import FetchOptions
@@ -38,8 +39,7 @@ from api_audit.net.politeness import HostPolicy, parse_retry_after
 from api_audit.net.robots import ROBOTS_DEADLINE, ROBOTS_MAX_BYTES, RobotsCache
 from api_audit.net.slots import Slots
 from api_audit.net.transport import AiohttpTransport
-from api_audit.net.urls import checked_url, origin_of_text, resolve_location
-from api_audit.net.urls import origin as origin_of
+from api_audit.net.urls import checked_url, origin_of, resolve_location
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 503})
@@ -136,9 +136,7 @@ class HttpEngine:
         self._tickets = itertools.count(1 << 40)  # fetches given no priority: after all given
         self._fetches: dict[str, asyncio.Task[Exchange]] = {}
         self._running: set[asyncio.Task[Exchange]] = set()
-        self._demand: dict[str, int] = {}  # request key -> fetch() calls still expected
-        self._origin_demand: dict[str, int] = {}  # origin -> declared keys not yet let go
-        self._key_origin: dict[str, str | None] = {}  # declared request key -> its origin
+        self._demand = Demand()
         self._robots = RobotsCache(self._fetch_robots) if options.respect_robots else None
         self._page = _Limits(options.deadline, options.max_wire_bytes, options.max_decoded_bytes)
         self._robots_limits = _Limits(
@@ -214,15 +212,7 @@ class HttpEngine:
         request, so a long run holds only what is still needed. A request that was never
         declared is kept for the whole run, as every request was before `expect` existed.
         """
-        for request in requests:
-            key = request.key
-            if key in self._demand:
-                self._demand[key] += 1
-                continue
-            self._demand[key] = 1
-            origin = self._key_origin[key] = origin_of_text(request.url)
-            if origin is not None:
-                self._origin_demand[origin] = self._origin_demand.get(origin, 0) + 1
+        self._demand.expect(requests)
 
     async def fetch(self, request: FetchRequest, *, priority: int | None = None) -> Exchange:
         """Never raises for network/server trouble: returns an Exchange with `error` set.
@@ -244,22 +234,11 @@ class HttpEngine:
             self._release(request)
 
     def _release(self, request: FetchRequest) -> None:
-        left = self._demand.get(request.key)
-        if left is None:
-            return  # never declared: kept for the run
-        if left > 1:
-            self._demand[request.key] = left - 1
-            return
-        del self._demand[request.key]
-        self._fetches.pop(request.key, None)
-        origin = self._key_origin.pop(request.key, None)
-        if origin is None or origin not in self._origin_demand:
-            return
-        self._origin_demand[origin] -= 1
-        if self._origin_demand[origin] <= 0:
-            del self._origin_demand[origin]
-            if self._robots is not None:
-                self._robots.forget(origin)
+        last_caller, origin_done = self._demand.served(request)
+        if last_caller:
+            self._fetches.pop(request.key, None)
+        if origin_done is not None and self._robots is not None:
+            self._robots.forget(origin_done)
 
     # -- one fetch ----------------------------------------------------------------------
 

@@ -84,7 +84,7 @@ def resolve_location(base: httpx.URL, location: str) -> str:
         raise Failure("bad_url", f"invalid redirect Location: {exc}") from None
 
 
-def origin(url: httpx.URL) -> str:
+def origin_of(url: httpx.URL) -> str:
     """scheme://host:port, the unit of politeness (as nuclei keys its per-host limits)."""
     host = f"[{url.host}]" if ":" in url.host else url.host
     return f"{url.scheme}://{host}:{url.port or (443 if url.scheme == 'https' else 80)}"
@@ -96,4 +96,4 @@ def origin_of_text(text: str) -> str | None:
         url = httpx.URL(text)
     except (httpx.InvalidURL, TypeError, ValueError):
         return None
-    return origin(url) if url.host and url.scheme in ("http", "https") else None
+    return origin_of(url) if url.host and url.scheme in ("http", "https") else None

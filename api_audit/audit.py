@@ -23,9 +23,8 @@ from datetime import UTC, datetime
 from api_audit import __version__
 from api_audit.errors import Interrupted
 from api_audit.evaluate import evaluate, follow_up_requests
-from api_audit.guard import SocketFactory
-from api_audit.http import FetchOptions, HttpEngine
 from api_audit.models import Catalogue, Exchange, Finding, Methodology, RunInfo, System
+from api_audit.net import FetchOptions, HttpEngine, SocketFactory
 from api_audit.plan import ProbePlan, api_origin, distinct_requests, plan_probes
 from api_audit.scoring.attestations import attestation_findings
 from api_audit.signals import stop_signals_cancel, stop_signals_deferred

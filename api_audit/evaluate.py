@@ -36,7 +36,10 @@ from api_audit.methodology import (
 )
 from api_audit.models import (
     ENDPOINT_KINDS,
+    EXCHANGE_ERROR_WORDS,
+    EXCHANGE_ERRORS,
     Exchange,
+    ExchangeError,
     Expectation,
     FetchRequest,
     Finding,
@@ -60,22 +63,6 @@ EXAMPLE_NOT_FOUND: Mapping[str, object] = {
     "status": 404,
     "headers": {"content-type": "text/plain"},
     "body": "Not found",
-}
-
-_ERROR_WORDS = {
-    "blocked_address": "address blocked",
-    "too_large": "response too large",
-    "timeout": "timed out",
-    "deadline": "no complete response in time",
-    "connect": "could not connect",
-    "dns": "host name not found",
-    "tls": "TLS failed",
-    "too_many_redirects": "too many redirects",
-    "unsupported_encoding": "compressed in an encoding we do not decode",
-    "protocol": "malformed HTTP response",
-    "bad_url": "not a fetchable URL",
-    "robots": "excluded by robots.txt",
-    "host_budget": "host given up after repeated errors or too much waiting",
 }
 
 
@@ -227,7 +214,7 @@ def _unusable(exchange: Exchange, expect: Sequence[Expectation] = ()) -> _Judgem
         if sign_in is not None and any(e.matcher == "not_login_wall" for e in expect):
             message = f"redirected to a sign-in page at {quote(sign_in)}"
             return _Judgement("fail", message, observed=True, sign_in="redirect")
-        word = _ERROR_WORDS.get(exchange.error or "", exchange.error or "no response")
+        word = EXCHANGE_ERROR_WORDS[exchange.error] if exchange.error else "no response"
         detail = quote(exchange.error_detail)
         return _Judgement(
             "inconclusive", f"could not measure: {word}" + (f" ({detail})" if detail else "")
@@ -346,10 +333,20 @@ def exchange_from_example(
         redirects=tuple(
             Hop(int(cast(int, h["status"])), str(h["url"]), str(h["location"])) for h in hops
         ),
-        error=str(error) if error is not None else None,
+        error=_example_error(error),
         error_detail=str(example_response.get("error_detail") or ""),
         tls_version=str(tls) if tls is not None else None,
     )
+
+
+def _example_error(word: object) -> ExchangeError | None:
+    """An example's `error`, which the probe loader has checked is an ExchangeError word."""
+    if word is None:
+        return None
+    for known in EXCHANGE_ERRORS:
+        if word == known:
+            return known
+    raise ValueError(f"{word!r} is not an Exchange error word")
 
 
 def example_system(probe: Probe, example: ProbeExample) -> System:

@@ -462,6 +462,40 @@ class Methodology:
 
 # --- HTTP --------------------------------------------------------------------------------
 
+# Why an exchange has no usable response: the closed vocabulary of Exchange.error, stored
+# as these exact words. The engine (api_audit/net) writes them; findings say them in words.
+ExchangeError = Literal[
+    "timeout",  # the server went quiet for longer than the read (or connect) timeout
+    "deadline",  # no complete response within the fetch's total deadline
+    "connect",
+    "dns",
+    "tls",
+    "blocked_address",  # the address guard refused the destination
+    "too_many_redirects",
+    "too_large",
+    "unsupported_encoding",
+    "protocol",  # a response that is not valid HTTP, or a connection cut short
+    "bad_url",
+    "robots",  # robots.txt asks us not to, or could not be read
+    "host_budget",  # the host was left alone: too many errors, or too much waiting asked
+]
+EXCHANGE_ERRORS: tuple[ExchangeError, ...] = get_args(ExchangeError)
+EXCHANGE_ERROR_WORDS: Mapping[ExchangeError, str] = {
+    "timeout": "timed out",
+    "deadline": "no complete response in time",
+    "connect": "could not connect",
+    "dns": "host name not found",
+    "tls": "TLS failed",
+    "blocked_address": "address blocked",
+    "too_many_redirects": "too many redirects",
+    "too_large": "response too large",
+    "unsupported_encoding": "compressed in an encoding we do not decode",
+    "protocol": "malformed HTTP response",
+    "bad_url": "not a fetchable URL",
+    "robots": "excluded by robots.txt",
+    "host_budget": "host given up after repeated errors or too much waiting",
+}
+
 
 @dataclass(frozen=True)
 class FetchRequest:
@@ -487,10 +521,8 @@ class Hop:
 class Exchange:
     """One request and its response (or the error that stopped it), kept as evidence.
 
-    `error` is a short machine word (timeout, deadline, connect, dns, tls, blocked_address,
-    too_many_redirects, too_large, unsupported_encoding, bad_url, protocol, robots,
-    host_budget) and
-    `error_detail` one human line. Headers are the final response's, lower-cased names.
+    `error` is one word of ExchangeError and `error_detail` one human line. Headers are
+    the final response's, lower-cased names.
     """
 
     request: FetchRequest
@@ -500,7 +532,7 @@ class Exchange:
     body: bytes = b""
     redirects: tuple[Hop, ...] = ()
     elapsed_ms: float = 0.0
-    error: str | None = None
+    error: ExchangeError | None = None
     error_detail: str = ""
     started_at: str = ""
     # The negotiated TLS version ("TLSv1.3"), when the engine reports it; None otherwise.

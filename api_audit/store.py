@@ -44,6 +44,7 @@ from api_audit.inputs import InputFileError, NotRegularFileError, read_regular_f
 from api_audit.models import (
     BASES,
     CRITERIA,
+    EXCHANGE_ERRORS,
     OUTCOMES,
     SIGN_INS,
     Attestation,
@@ -859,7 +860,7 @@ def _exchange_from_row(row: Mapping[str, Any]) -> Exchange:
         body=_decompress(row["content"], row["compression"]),
         redirects=cells.json_records(row, "redirects", _hop),
         elapsed_ms=cells.number(row, "elapsed_ms"),
-        error=cells.optional_text(row, "error"),
+        error=cells.one_of(row, "error", (*EXCHANGE_ERRORS, None)),
         error_detail=cells.text(row, "error_detail"),
         started_at=cells.text(row, "started_at"),
         tls_version=cells.optional_text(row, "tls_version"),

@@ -1,12 +1,12 @@
 """What-if measurements of api-audit's HTTP engine, to decide what to change (bench only).
 
-Drives `api_audit.http.HttpEngine` directly over the simulated market, with the same request
+Drives `api_audit.net.HttpEngine` directly over the simulated market, with the same request
 plan and the same per-system `gather` shape as `api_audit/audit.py`, but without the store,
 evaluation or rendering, so the numbers are the HTTP engine's alone. Each variant runs in
 its own child process pinned to CPU1 (the server on CPU0), against a fresh server; the
 variants are applied in that child only, by patching at run time; no project file changes:
 
-    as-is             the engine as shipped (httpx API over api_audit/transport.py: aiohttp's
+    as-is             the engine as shipped (httpx API over api_audit/net/transport.py: aiohttp's
                       connector, address guard in its resolver and socket factory)
     httpx-transport   httpx's own transport (httpcore pool, its default limits: 20 kept
                       alive), the engine's transport before the switch; NOTE: no address
@@ -66,7 +66,7 @@ def child(args: argparse.Namespace) -> dict[str, object]:
     import httpx
 
     from api_audit.catalogue import load_catalogue, select_systems
-    from api_audit.http import FetchOptions, HttpEngine
+    from api_audit.net import FetchOptions, HttpEngine
     from api_audit.plan import distinct_requests, plan_probes
     from api_audit.probes import load_methodology
 

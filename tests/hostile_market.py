@@ -29,8 +29,8 @@ import pytest
 import yaml
 from loopback import RecordingSockets, self_signed
 
-from api_audit import guard
 from api_audit.cli import main
+from api_audit.net import guard
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

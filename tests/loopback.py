@@ -1,13 +1,15 @@
-"""Test support: small HTTP servers on loopback, and a socket factory that notes every connect.
+"""Test support: small HTTP servers on loopback, a socket factory that notes every connect,
+a closed port, and fetching through a real engine.
 
 Shared by the tests that need a real server they can steer (routes set per test, or computed
 from the path) and inspect afterwards (which paths were asked, when). The demo's simulated
 market (api_audit/demo/market.py) serves fixed supplier archetypes; this serves whatever a
-test needs.
+test needs. Tests of scheduling use virtual_time.py instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import shutil
 import socket
@@ -17,11 +19,16 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from api_audit.demo.market import QuietHTTPServer
+from api_audit.models import Exchange, FetchRequest
+from api_audit.net import FetchOptions, HttpEngine, SocketFactory
 
 Route = tuple[int, dict[str, str], bytes]
 NOT_HERE: Route = (404, {}, b"not here")
@@ -144,3 +151,40 @@ def self_signed(folder: Path) -> tuple[Path, Path] | None:
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     return cert, key
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fetch_all(
+    urls: Iterable[str],
+    *,
+    in_turn: bool = False,
+    options: FetchOptions | None = None,
+    socket_factory: SocketFactory | None = None,
+    transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
+    **fields: Any,
+) -> list[Exchange]:
+    """Fetch `urls` through one real HttpEngine: all at once, or one after another with
+    `in_turn`; the exchanges in the order of `urls`. The options are `options` (default:
+    loopback allowed) with any FetchOptions `fields` given over them."""
+    chosen = replace(options or FetchOptions(allow_private=True), **fields)
+    requests = [FetchRequest(url) for url in urls]
+
+    async def go() -> list[Exchange]:
+        async with HttpEngine(chosen, socket_factory=socket_factory, transport=transport) as http:
+            if in_turn:
+                return [await http.fetch(request) for request in requests]
+            return list(await asyncio.gather(*(http.fetch(request) for request in requests)))
+
+    return asyncio.run(go())
+
+
+def fetch_one(url: str, **options: Any) -> Exchange:
+    """One fetch through a real HttpEngine (see fetch_all for the options)."""
+    (exchange,) = fetch_all([url], **options)
+    return exchange

@@ -18,15 +18,15 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from loopback import LoopbackSite, RecordingSockets, Route
 
-from api_audit.guard import (
+from api_audit.models import Exchange, FetchRequest
+from api_audit.net import FetchOptions, HttpEngine
+from api_audit.net.guard import (
     BlockedAddressError,
     GuardedResolver,
     check_address,
     guarded_socket_factory,
 )
-from api_audit.http import FetchOptions, HttpEngine
-from api_audit.models import Exchange, FetchRequest
-from api_audit.transport import AiohttpTransport
+from api_audit.net.transport import AiohttpTransport
 
 PUBLIC = "8.8.8.8"  # never contacted: the test sockets dial 127.0.0.1 instead
 LOOPBACK_LITERALS = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})

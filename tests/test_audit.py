@@ -17,7 +17,6 @@ from loopback import LoopbackSite, RecordingSockets, Route
 from api_audit import audit as audit_module
 from api_audit.audit import SYSTEMS_PER_SLOT, WINDOW_GROWTH, interleave_by_origin, run_audit
 from api_audit.errors import StoreError
-from api_audit.http import FetchOptions, HttpEngine
 from api_audit.methodology import expectation
 from api_audit.models import (
     Catalogue,
@@ -27,6 +26,7 @@ from api_audit.models import (
     System,
     Vendor,
 )
+from api_audit.net import FetchOptions, HttpEngine
 from api_audit.probes import load_methodology
 from api_audit.store import Store
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from api_audit.http import MAX_GZIP_MEMBERS, _BoundedDecoder, _Failure
+from api_audit.net.decoding import MAX_GZIP_MEMBERS, BoundedDecoder
+from api_audit.net.errors import Failure
 
 SPEC = b'{"openapi": "3.0.3", "info": {"title": "Planning", "version": "1"}, "paths": {}}'
 PARTS = (SPEC[:30], SPEC[30:55], SPEC[55:])
@@ -21,7 +22,7 @@ HEADER = 10  # RFC 1952 §2.3: a member starts with 10 bytes of header
 def decode(
     chunks: Iterable[bytes], coding: str = "gzip", limit: int = 1 << 20, **options: bool
 ) -> bytes:
-    decoder = _BoundedDecoder(coding, limit, **options)
+    decoder = BoundedDecoder(coding, limit, **options)
     out = [decoder.feed(chunk) for chunk in chunks]
     if not decoder.full:
         out.append(decoder.finish())
@@ -86,7 +87,7 @@ def test_empty_members_are_members() -> None:
 def test_the_decoded_size_cap_counts_every_member() -> None:
     body = gzip.compress(b"a" * 600, mtime=0) + gzip.compress(b"b" * 600, mtime=0)
     assert decode([body], limit=1200) == b"a" * 600 + b"b" * 600
-    with pytest.raises(_Failure) as caught:
+    with pytest.raises(Failure) as caught:
         decode([body], limit=1000)  # crossed part-way through the second member
     assert (caught.value.error, caught.value.detail) == (
         "too_large",
@@ -103,7 +104,7 @@ def test_the_number_of_members_is_capped() -> None:
     empty = gzip.compress(b"", mtime=0)
     assert decode([empty * MAX_GZIP_MEMBERS]) == b""
     # 5 MiB of empty members would be 260,000 decompressors: refused at the cap instead
-    with pytest.raises(_Failure) as caught:
+    with pytest.raises(Failure) as caught:
         decode(in_pieces(empty * (5 * 1024 * 1024 // len(empty)), 65536))
     assert caught.value.error == "too_large"
     assert caught.value.detail == f"gzip body has more than {MAX_GZIP_MEMBERS} members"
@@ -160,12 +161,12 @@ def test_bytes_after_the_deflate_stream_are_ignored(body: bytes) -> None:
 
 
 def test_deflate_is_capped_too() -> None:
-    with pytest.raises(_Failure):
+    with pytest.raises(Failure):
         decode([zlib.compress(bytes(5000))], "deflate", limit=4000)
 
 
 def test_identity_is_counted_against_the_cap() -> None:
     assert decode([b"abc", b"def"], "identity", limit=6) == b"abcdef"
     assert decode([b"abc", b"def"], "identity", limit=4, truncate=True) == b"abcd"
-    with pytest.raises(_Failure):
+    with pytest.raises(Failure):
         decode([b"abc", b"def"], "identity", limit=5)

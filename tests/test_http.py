@@ -20,10 +20,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import pytest
-from loopback import RecordingSockets
+from loopback import RecordingSockets, Route, closed_port, fetch_all, fetch_one
+from virtual_time import VirtualSite, VirtualSites
 
-from api_audit.http import FetchOptions, HttpEngine, parse_retry_after
 from api_audit.models import Exchange, FetchRequest
+from api_audit.net import FetchOptions, HttpEngine, parse_retry_after
 
 T = TypeVar("T")
 
@@ -60,21 +61,12 @@ BIG_BODY = b"b" * (1024 * 1024)
 class ServerState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     hits: Counter[str] = field(default_factory=Counter)
-    times: dict[str, list[float]] = field(default_factory=dict)  # monotonic time of each hit
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    in_flight: Counter[int] = field(default_factory=Counter)  # by server port
-    peak: Counter[int] = field(default_factory=Counter)
-    total_in_flight: int = 0
-    total_peak: int = 0
 
     def reset(self) -> None:
         with self.lock:
             self.hits.clear()
-            self.times.clear()
             self.headers.clear()
-            self.in_flight.clear()
-            self.peak.clear()
-            self.total_in_flight = self.total_peak = 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -90,7 +82,6 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         with self.state.lock:
             self.state.hits[self.path] += 1
-            self.state.times.setdefault(self.path, []).append(time.monotonic())
             self.state.headers[self.path] = {k.lower(): v for k, v in self.headers.items()}
         name = "route_" + path.strip("/").split("/", 1)[0].replace("-", "_")
         getattr(self, name, self.route_ok)()
@@ -117,10 +108,6 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, b"arrived")
         else:
             self.reply(302, Location=f"{left - 1}")
-
-    def route_slow_redirect(self) -> None:
-        time.sleep(0.2)
-        self.reply(302, Location="/ok?after-slow-redirect")
 
     def route_loop(self) -> None:
         self.reply(302, Location="/loop")
@@ -198,37 +185,12 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
 
-    def route_slow(self) -> None:
-        port = int(self.connection.getsockname()[1])
-        state = self.state
-        with state.lock:
-            state.in_flight[port] += 1
-            state.total_in_flight += 1
-            state.peak[port] = max(state.peak[port], state.in_flight[port])
-            state.total_peak = max(state.total_peak, state.total_in_flight)
+    def route_slow(self) -> None:  # long enough for concurrent callers to share the fetch
         time.sleep(0.15)
-        with state.lock:
-            state.in_flight[port] -= 1
-            state.total_in_flight -= 1
         self.reply(200, b"slow")
-
-    def route_retry(self) -> None:  # 429 with Retry-After: 1 the first time, then 200
-        if self.state.hits[self.path] == 1:
-            self.reply(429, Retry_After="1")
-        else:
-            self.reply(200, b"second time lucky")
 
     def route_retry_later(self) -> None:
         self.reply(503, b"busy", Retry_After="3600")
-
-    def route_busy(self) -> None:  # /busy/{seconds,date,503,short}: never anything else
-        form = self.path.split("?", 1)[0].rsplit("/", 1)[1]
-        if form == "date":
-            later = format_datetime(datetime.now(UTC) + timedelta(seconds=5), usegmt=True)
-            self.reply(429, b"slow down", Retry_After=later)
-        else:
-            wait = "1" if form == "short" else "5"
-            self.reply(503 if form == "503" else 429, b"slow down", Retry_After=wait)
 
 
 @dataclass
@@ -267,22 +229,11 @@ def servers(_running_servers: Servers) -> Servers:
     return _running_servers
 
 
-def fetch(url: str, **options: Any) -> Exchange:
-    options.setdefault("allow_private", True)
-    sockets = options.pop("socket_factory", None)
-
-    async def go() -> Exchange:
-        async with HttpEngine(FetchOptions(**options), socket_factory=sockets) as engine:
-            return await engine.fetch(FetchRequest(url))
-
-    return run(go())
-
-
 # --- normal fetches and redirects ----------------------------------------------------------
 
 
 def test_plain_fetch_sends_identifying_headers(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/ok")
+    exchange = fetch_one(f"{servers.url}/ok")
     assert exchange.error is None
     assert (exchange.status, exchange.body) == (200, b"hello")
     assert exchange.content_type == "text/plain"
@@ -327,19 +278,19 @@ def test_cookies_are_not_kept_between_requests(servers: Servers) -> None:
     ("path", "body"), [("/gzip", b"hello gzip"), ("/deflate", b"hello deflate")]
 )
 def test_compressed_bodies_are_decoded(servers: Servers, path: str, body: bytes) -> None:
-    exchange = fetch(servers.url + path)
+    exchange = fetch_one(servers.url + path)
     assert (exchange.error, exchange.body) == (None, body)
 
 
 def test_a_spec_sent_as_two_gzip_members_comes_back_whole(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/gzip-members")
+    exchange = fetch_one(f"{servers.url}/gzip-members")
     assert (exchange.error, exchange.status) == (None, 200)
     assert exchange.body == SPEC_BYTES
     assert json.loads(exchange.body) == SPEC
 
 
 def test_redirect_chain_is_recorded_and_followed(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/redirect/3")
+    exchange = fetch_one(f"{servers.url}/redirect/3")
     assert (exchange.status, exchange.body, exchange.error) == (200, b"arrived", None)
     assert exchange.final_url == f"{servers.url}/redirect/0"
     assert [(hop.status, hop.url, hop.location) for hop in exchange.redirects] == [
@@ -350,14 +301,14 @@ def test_redirect_chain_is_recorded_and_followed(servers: Servers) -> None:
 
 
 def test_redirect_loop_is_too_many_redirects(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/loop", max_redirects=5)
+    exchange = fetch_one(f"{servers.url}/loop", max_redirects=5)
     assert exchange.error == "too_many_redirects"
     assert len(exchange.redirects) == 6
     assert servers.state.hits["/loop"] == 6
 
 
 def test_redirect_to_a_file_url_is_bad_url(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/to-file")
+    exchange = fetch_one(f"{servers.url}/to-file")
     assert exchange.error == "bad_url"
     assert exchange.final_url.startswith("file:")
     assert exchange.redirects[0].location == "file:///etc/passwd"
@@ -368,7 +319,7 @@ def test_redirect_to_a_file_url_is_bad_url(servers: Servers) -> None:
 )
 def test_bad_urls_are_refused_before_any_io(url: str) -> None:
     backend = RecordingSockets()
-    assert fetch(url, socket_factory=backend).error == "bad_url"
+    assert fetch_one(url, socket_factory=backend).error == "bad_url"
     assert backend.connects == []
 
 
@@ -378,7 +329,7 @@ def test_bad_urls_are_refused_before_any_io(url: str) -> None:
 def test_gzip_bomb_is_too_large_and_memory_stays_small(servers: Servers) -> None:
     tracemalloc.start()
     try:
-        exchange = fetch(f"{servers.url}/bomb")
+        exchange = fetch_one(f"{servers.url}/bomb")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -391,20 +342,20 @@ def test_gzip_bomb_is_too_large_and_memory_stays_small(servers: Servers) -> None
 
 @pytest.mark.parametrize("path", ["/brotli", "/compress"])
 def test_unknown_encodings_are_refused(servers: Servers, path: str) -> None:
-    exchange = fetch(servers.url + path)
+    exchange = fetch_one(servers.url + path)
     assert (exchange.error, exchange.status, exchange.body) == ("unsupported_encoding", 200, b"")
 
 
 def test_declared_length_over_cap_is_refused_without_reading(servers: Servers) -> None:
     began = time.perf_counter()
-    exchange = fetch(f"{servers.url}/declared-big", max_wire_bytes=1024 * 1024)
+    exchange = fetch_one(f"{servers.url}/declared-big", max_wire_bytes=1024 * 1024)
     assert exchange.error == "too_large"
     assert "10000000" in exchange.error_detail
     assert time.perf_counter() - began < 1.5  # the server would hang a reader for 3 s
 
 
 def test_endless_body_is_too_large(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/endless", max_wire_bytes=1024 * 1024)
+    exchange = fetch_one(f"{servers.url}/endless", max_wire_bytes=1024 * 1024)
     assert (exchange.error, exchange.status, exchange.body) == ("too_large", 200, b"")
     assert str(1024 * 1024) in exchange.error_detail
 
@@ -414,45 +365,39 @@ def test_endless_body_is_too_large(servers: Servers) -> None:
 
 def test_slow_drip_hits_the_deadline(servers: Servers) -> None:
     began = time.perf_counter()
-    exchange = fetch(f"{servers.url}/drip", deadline=1.0, read_timeout=5.0)
+    exchange = fetch_one(f"{servers.url}/drip", deadline=1.0, read_timeout=5.0)
     assert exchange.error == "deadline"
     assert time.perf_counter() - began < 3
 
 
 def test_silent_server_hits_the_read_timeout(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/hang", read_timeout=0.3)
+    exchange = fetch_one(f"{servers.url}/hang", read_timeout=0.3)
     assert exchange.error == "timeout"
 
 
 # --- network trouble -----------------------------------------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_refused_connection_is_connect() -> None:
-    exchange = fetch(f"http://127.0.0.1:{_closed_port()}/")
+    exchange = fetch_one(f"http://127.0.0.1:{closed_port()}/")
     assert exchange.error == "connect"
     assert exchange.error_detail
 
 
 def test_unresolvable_name_is_dns() -> None:
-    exchange = fetch("http://no-such-host.invalid/")
+    exchange = fetch_one("http://no-such-host.invalid/")
     assert exchange.error == "dns"
     assert "no-such-host.invalid" in exchange.error_detail
 
 
 def test_tls_to_a_plain_server_is_tls(servers: Servers) -> None:
-    exchange = fetch(servers.url.replace("http:", "https:") + "/ok")
+    exchange = fetch_one(servers.url.replace("http:", "https:") + "/ok")
     assert exchange.error == "tls"
 
 
 @pytest.mark.parametrize("path", ["/garbage", "/reset"])
 def test_broken_responses_are_protocol_or_connect(servers: Servers, path: str) -> None:
-    exchange = fetch(servers.url + path)
+    exchange = fetch_one(servers.url + path)
     assert exchange.error in ("protocol", "connect")
     assert exchange.status is None
     assert all(ch.isprintable() for ch in exchange.error_detail)
@@ -476,114 +421,166 @@ def test_equal_requests_are_fetched_once(servers: Servers) -> None:
     assert sent == 2
 
 
-def test_per_host_limit_holds_while_global_allows_more(servers: Servers) -> None:
-    async def go() -> list[Exchange]:
-        async with HttpEngine(FetchOptions(allow_private=True, concurrency=16)) as engine:
-            requests = [FetchRequest(f"{url}/slow?{i}") for url in servers.urls for i in range(6)]
-            return await asyncio.gather(*(engine.fetch(r) for r in requests))
+# Scheduling runs on virtual time (tests/virtual_time.py): these servers answer inside the
+# event loop, `/slow` taking 0.15 virtual seconds, and each test checks exactly when every
+# request was sent. What needs a real wire (drips, timeouts, caps) is tested above.
 
-    assert all(e.status == 200 for e in run(go()))
-    assert set(servers.state.peak.values()) == {2}  # two hosts (ports), never more than 2 each
-    assert servers.state.total_peak > 2
+# Virtual seconds the server takes; others are answered at once. /busy/short takes a round
+# trip, so that two requests sent together are both on the wire when the first answer comes.
+SLOW_PATHS = {"/slow": 0.15, "/slow-redirect": 0.2, "/busy/short": 0.01}
 
 
-def test_min_interval_spaces_starts_on_one_host(servers: Servers) -> None:
-    async def go() -> float:
-        options = FetchOptions(allow_private=True, min_interval=0.2)
-        async with HttpEngine(options) as engine:
-            began = time.perf_counter()
-            await asyncio.gather(
-                *(engine.fetch(FetchRequest(f"{servers.url}/ok?{i}")) for i in range(3))
-            )
-            return time.perf_counter() - began
+def virtual_server(sites: VirtualSites, host: str = "vendor.test") -> VirtualSite:
+    """Handler's routes that scheduling tests use, answered on the sites' virtual clock."""
 
-    assert run(go()) >= 0.4
+    def respond(path: str) -> Route:
+        route = path.split("?", 1)[0]
+        if route == "/slow-redirect":
+            return 302, {"Location": "/ok?after-slow-redirect"}, b""
+        if route == "/retry":  # 429 with Retry-After: 1 the first time, then 200
+            if site.hits[path] == 1:
+                return 429, {"Retry-After": "1"}, b""
+            return 200, {}, b"second time lucky"
+        if route.startswith("/busy/"):  # /busy/{seconds,date,503,short}: never anything else
+            form = route.rsplit("/", 1)[1]
+            if form == "date":
+                later = sites.clock.utc_now() + timedelta(seconds=5)
+                return 429, {"Retry-After": format_datetime(later, usegmt=True)}, b"slow down"
+            wait = "1" if form == "short" else "5"
+            return 503 if form == "503" else 429, {"Retry-After": wait}, b"slow down"
+        return 200, {"Content-Type": "text/plain"}, b"hello"  # /ok, /slow, /robots.txt
+
+    site = sites.site(
+        host, respond=respond, latency=lambda path: SLOW_PATHS.get(path.split("?", 1)[0], 0.0)
+    )
+    return site
 
 
-def test_retry_after_is_honoured_once(servers: Servers) -> None:
-    began = time.perf_counter()
-    exchange = fetch(f"{servers.url}/retry")
+def sent_at(site: VirtualSite, prefix: str) -> list[float]:
+    """When the requests for paths starting with `prefix` arrived, in virtual seconds."""
+    return sorted(t for path, times in site.times.items() if path.startswith(prefix) for t in times)
+
+
+def test_per_host_limit_holds_while_global_allows_more() -> None:
+    sites = VirtualSites()
+    hosts = [virtual_server(sites, f"vendor{n}.test") for n in range(2)]
+    requests = [f"{host.origin}/slow?{i}" for host in hosts for i in range(6)]
+    exchanges = sites.fetch_together(requests, concurrency=16)
+    assert all(e.status == 200 for e in exchanges)
+    assert [host.peak for host in hosts] == [2, 2]
+    assert sites.peak == 4  # both hosts at once
+    # robots.txt at once, then six requests of 0.15 s two at a time
+    assert sent_at(hosts[0], "/slow") == pytest.approx([0.0, 0.0, 0.15, 0.15, 0.3, 0.3])
+    assert sites.clock.now == pytest.approx(0.45)
+
+
+def test_min_interval_spaces_starts_on_one_host() -> None:
+    sites = VirtualSites()
+    site = virtual_server(sites)
+    sites.fetch_together([f"{site.origin}/ok?{i}" for i in range(3)], min_interval=0.2)
+    assert sent_at(site, "/robots.txt") == [0.0]
+    assert sent_at(site, "/ok") == pytest.approx([0.2, 0.4, 0.6])
+
+
+def test_retry_after_is_honoured_once() -> None:
+    sites = VirtualSites()
+    site = virtual_server(sites)
+    (exchange,) = sites.fetch_together([f"{site.origin}/retry"])
     assert (exchange.status, exchange.body, exchange.error) == (200, b"second time lucky", None)
-    assert servers.state.hits["/retry"] == 2
-    assert time.perf_counter() - began >= 0.9
+    assert sent_at(site, "/retry") == [0.0, 1.0]  # Retry-After: 1
 
 
 def test_retry_after_beyond_the_cap_returns_the_response(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/retry-later")
+    exchange = fetch_one(f"{servers.url}/retry-later")
     assert (exchange.status, exchange.body, exchange.error) == (503, b"busy", None)
     assert exchange.header("retry-after") == "3600"
     assert servers.state.hits["/retry-later"] == 1
 
 
-def test_retry_after_pauses_the_whole_host(servers: Servers) -> None:
+def test_retry_after_pauses_the_whole_host() -> None:
+    sites = VirtualSites()
+    site = virtual_server(sites)
+
     async def go() -> tuple[Exchange, Exchange]:
-        async with HttpEngine(FetchOptions(allow_private=True, respect_robots=False)) as engine:
-            first = asyncio.create_task(engine.fetch(FetchRequest(f"{servers.url}/retry?pause")))
-            await asyncio.sleep(0.3)  # the 429 with Retry-After: 1 is back by now
-            other = await engine.fetch(FetchRequest(f"{servers.url}/ok?during-pause"))
+        async with sites.engine(respect_robots=False) as engine:
+            first = asyncio.create_task(engine.fetch(FetchRequest(f"{site.origin}/retry?pause")))
+            await sites.clock.sleep(0.3)  # the 429 with Retry-After: 1 came back at 0
+            other = await engine.fetch(FetchRequest(f"{site.origin}/ok?during-pause"))
             return await first, other
 
-    first, other = run(go())
+    first, other = sites.clock.run(go())
     assert (first.status, other.status) == (200, 200)
-    asked_to_wait = servers.state.times["/retry?pause"][0]
-    assert servers.state.times["/ok?during-pause"][0] - asked_to_wait >= 0.9
+    assert sent_at(site, "/retry?pause") == [0.0, 1.0]
+    assert sent_at(site, "/ok?during-pause") == [1.0]  # asked for at 0.3, held with the host
 
 
-def test_the_deadline_starts_when_the_request_is_sent(servers: Servers) -> None:
+def test_the_deadline_starts_when_the_request_is_sent() -> None:
     """Ten 0.15 s requests through one per-host slot take 1.5 s; each has 0.5 s. Time
     spent queueing for our own limits must not turn into a `deadline` for the server."""
-
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, per_host=1, deadline=0.5)
-        async with HttpEngine(options) as engine:
-            urls = [f"{servers.url}/slow?queued{i}" for i in range(10)]
-            return await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls))
-
-    exchanges = run(go())
+    sites = VirtualSites()
+    site = virtual_server(sites)
+    urls = [f"{site.origin}/slow?queued{i}" for i in range(10)]
+    exchanges = sites.fetch_together(urls, per_host=1, deadline=0.5)
     assert [e.error for e in exchanges] == [None] * 10
-    assert all(e.elapsed_ms < 500 for e in exchanges)  # measured from the send, too
+    assert [e.elapsed_ms for e in exchanges] == [150.0] * 10  # measured from the send, too
+    assert sites.clock.now == pytest.approx(1.5)
 
 
-def test_a_redirect_hop_queueing_behind_others_keeps_its_deadline(servers: Servers) -> None:
+def test_a_redirect_hop_queueing_behind_others_keeps_its_deadline() -> None:
+    sites = VirtualSites()
+    site = virtual_server(sites)
+
     async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, per_host=1, deadline=0.5)
-        async with HttpEngine(options) as engine:
+        async with sites.engine(per_host=1, deadline=0.5) as engine:
             first = asyncio.create_task(
-                engine.fetch(FetchRequest(f"{servers.url}/slow-redirect"), priority=9)
+                engine.fetch(FetchRequest(f"{site.origin}/slow-redirect"), priority=9)
             )
-            await asyncio.sleep(0.1)  # its first hop is out; these go before its second
+            await sites.clock.sleep(0.1)  # its first hop is out; these go before its second
             slow = [
                 asyncio.create_task(
-                    engine.fetch(FetchRequest(f"{servers.url}/slow?r{i}"), priority=1)
+                    engine.fetch(FetchRequest(f"{site.origin}/slow?r{i}"), priority=1)
                 )
                 for i in range(6)
             ]
             return [await first, *await asyncio.gather(*slow)]
 
-    exchanges = run(go())
+    exchanges = sites.clock.run(go())
     assert [e.error for e in exchanges] == [None] * 7
     assert exchanges[0].final_url.endswith("/ok?after-slow-redirect")
+    # the second hop waited behind all six (0.9 s), which the deadline does not count
+    assert sent_at(site, "/ok?after-slow-redirect") == pytest.approx([0.2 + 6 * 0.15])
 
 
-def test_a_retry_after_wait_is_not_counted_against_the_deadline(servers: Servers) -> None:
-    exchange = fetch(f"{servers.url}/retry?short-deadline", deadline=0.5)
+def test_a_retry_after_wait_is_not_counted_against_the_deadline() -> None:
+    sites = VirtualSites()
+    site = virtual_server(sites)
+    (exchange,) = sites.fetch_together([f"{site.origin}/retry?short-deadline"], deadline=0.5)
     assert (exchange.status, exchange.error) == (200, None)
-    assert servers.state.hits["/retry?short-deadline"] == 2
+    assert sent_at(site, "/retry?short-deadline") == [0.0, 1.0]
+
+
+def test_a_slow_answer_ends_at_the_deadline_on_the_clock() -> None:
+    """The deadline is the engine's clock's: a virtual server too slow for it ends the
+    fetch as `deadline` at the deadline, which is what the tests above rely on."""
+    sites = VirtualSites()
+    site = sites.site(latency=30.0)
+    (exchange,) = sites.fetch_in_turn([f"{site.origin}/docs"], respect_robots=False)
+    assert (exchange.error, exchange.status) == ("deadline", None)
+    assert exchange.error_detail == "no complete response within 20 s"
+    assert sites.clock.now == pytest.approx(20.0)
 
 
 # --- the per-host error budget -------------------------------------------------------------
 
 
 def test_a_host_that_keeps_failing_is_left_alone() -> None:
-    origin = f"http://127.0.0.1:{_closed_port()}"
+    origin = f"http://127.0.0.1:{closed_port()}"
     backend = RecordingSockets()
 
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=3)
-        async with HttpEngine(options, socket_factory=backend) as engine:
-            return [await engine.fetch(FetchRequest(f"{origin}/p{i}")) for i in range(6)]
-
-    exchanges = run(go())
+    urls = [f"{origin}/p{i}" for i in range(6)]
+    exchanges = fetch_all(
+        urls, in_turn=True, respect_robots=False, host_error_budget=3, socket_factory=backend
+    )
     assert [e.error for e in exchanges] == ["connect"] * 3 + ["host_budget"] * 3
     assert exchanges[3].error_detail.startswith(
         f"not sent: api-audit stopped sending to {origin} after 3 errors in a row "
@@ -593,164 +590,147 @@ def test_a_host_that_keeps_failing_is_left_alone() -> None:
 
 
 def test_the_budget_holds_for_concurrent_requests_too() -> None:
-    origin = f"http://127.0.0.1:{_closed_port()}"
+    origin = f"http://127.0.0.1:{closed_port()}"
     backend = RecordingSockets()
 
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, per_host=2, host_error_budget=3)
-        async with HttpEngine(options, socket_factory=backend) as engine:
-            urls = [f"{origin}/p{i}" for i in range(40)]
-            return await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls))
-
-    exchanges = run(go())
+    urls = [f"{origin}/p{i}" for i in range(40)]
+    exchanges = fetch_all(urls, per_host=2, host_error_budget=3, socket_factory=backend)
     assert len(backend.connects) <= 3 + 2 - 1  # the budget, plus what was already in flight
     assert {e.error for e in exchanges} <= {"connect", "host_budget"}
 
 
 def test_with_no_budget_every_request_is_tried() -> None:
-    origin = f"http://127.0.0.1:{_closed_port()}"
+    origin = f"http://127.0.0.1:{closed_port()}"
     backend = RecordingSockets()
 
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=0)
-        async with HttpEngine(options, socket_factory=backend) as engine:
-            return [await engine.fetch(FetchRequest(f"{origin}/p{i}")) for i in range(5)]
-
-    assert {e.error for e in run(go())} == {"connect"}
+    urls = [f"{origin}/p{i}" for i in range(5)]
+    exchanges = fetch_all(
+        urls, in_turn=True, respect_robots=False, host_error_budget=0, socket_factory=backend
+    )
+    assert {e.error for e in exchanges} == {"connect"}
     assert len(backend.connects) == 5
 
 
 def test_an_answer_resets_the_count(servers: Servers) -> None:
     paths = ["/hang?1", "/hang?2", "/ok?between", "/hang?3", "/hang?4", "/ok?after"]
 
-    async def go() -> list[Exchange]:
-        options = FetchOptions(
-            allow_private=True, respect_robots=False, host_error_budget=3, read_timeout=0.2
-        )
-        async with HttpEngine(options) as engine:
-            return [await engine.fetch(FetchRequest(servers.url + p)) for p in paths]
-
-    errors = [e.error for e in run(go())]
+    exchanges = fetch_all(
+        [servers.url + p for p in paths],
+        in_turn=True,
+        respect_robots=False,
+        host_error_budget=3,
+        read_timeout=0.2,
+    )
+    errors = [e.error for e in exchanges]
     assert errors == ["timeout", "timeout", None, "timeout", "timeout", None]
 
 
 def test_errors_that_are_not_the_network_do_not_spend_the_budget(servers: Servers) -> None:
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, host_error_budget=2, max_wire_bytes=1024)
-        async with HttpEngine(options) as engine:
-            urls = [f"{servers.url}/endless?{i}" for i in range(3)] + [f"{servers.url}/ok?end"]
-            return [await engine.fetch(FetchRequest(u)) for u in urls]
-
-    assert [e.error for e in run(go())] == ["too_large"] * 3 + [None]
+    urls = [f"{servers.url}/endless?{i}" for i in range(3)] + [f"{servers.url}/ok?end"]
+    exchanges = fetch_all(urls, in_turn=True, host_error_budget=2, max_wire_bytes=1024)
+    assert [e.error for e in exchanges] == ["too_large"] * 3 + [None]
 
 
 # --- one host cannot hold the run (issue 9) -----------------------------------------------
 
 
 def fetch_busy_and_honest(
-    busy: str, honest: str, count: int, **options: Any
-) -> tuple[list[Exchange], list[Exchange], float]:
-    """`count` requests to each host, all at once; the exchanges and the seconds it took."""
-
-    async def go() -> tuple[list[Exchange], list[Exchange], float]:
-        async with HttpEngine(FetchOptions(allow_private=True, **options)) as engine:
-            began = time.perf_counter()
-            busy_fetches = [engine.fetch(FetchRequest(f"{busy}?{i}")) for i in range(count)]
-            honest_fetches = [engine.fetch(FetchRequest(f"{honest}?{i}")) for i in range(count)]
-            done = await asyncio.gather(*busy_fetches, *honest_fetches)
-            return done[:count], done[count:], time.perf_counter() - began
-
-    return run(go())
+    form: str, count: int, **options: Any
+) -> tuple[list[Exchange], list[Exchange], VirtualSites, VirtualSite]:
+    """`count` requests to a host answering /busy/`form` and to an honest one, all at once,
+    on virtual time: the exchanges, the sites and the busy site."""
+    sites = VirtualSites()
+    busy, honest = virtual_server(sites, "busy.test"), virtual_server(sites, "honest.test")
+    urls = [f"{busy.origin}/busy/{form}?{i}" for i in range(count)]
+    urls += [f"{honest.origin}/ok?{i}" for i in range(count)]
+    done = sites.fetch_together(urls, **options)
+    return done[:count], done[count:], sites, busy
 
 
-def busy_hits(state: ServerState) -> int:
-    return sum(n for path, n in state.hits.items() if path.startswith("/busy/"))
+def busy_hits(site: VirtualSite) -> int:
+    return sum(n for path, n in site.hits.items() if path.startswith("/busy/"))
 
 
 @pytest.mark.parametrize("form", ["seconds", "date", "503"])
-def test_a_host_that_only_asks_to_wait_spends_its_wait_budget(servers: Servers, form: str) -> None:
+def test_a_host_that_only_asks_to_wait_spends_its_wait_budget(form: str) -> None:
     """429 (or 503) with Retry-After: 5, in either form, to everything: the first answers
     show the host would cost more than its 1 s budget, so the 5 s pause is never waited."""
-    busy, honest = f"{servers.urls[0]}/busy/{form}", f"{servers.urls[1]}/ok"
-    hostile, others, took = fetch_busy_and_honest(
-        busy, honest, 8, host_wait_budget=1, host_error_budget=0
+    hostile, others, sites, busy = fetch_busy_and_honest(
+        form, 8, host_wait_budget=1, host_error_budget=0
     )
-    assert took < 4  # a waited 5 s pause would show here
+    assert sites.clock.now == 0.0  # no pause was waited at all
     answered = [e for e in hostile if e.error is None]
     assert answered, "the first requests are answered"
     assert {e.status for e in answered} == {503 if form == "503" else 429}
-    assert busy_hits(servers.state) == len(answered) <= 2  # the two sent before the pause
+    assert busy_hits(busy) == len(answered) <= 2  # the two sent before the pause
     left_alone = [e for e in hostile if e.error is not None]
     assert {e.error for e in left_alone} == {"host_budget"}
     assert left_alone[0].error_detail.startswith(
-        f"not sent: api-audit stopped sending to {servers.urls[0]}: it asked for more than 1 s of "
-        "waiting in all this run (the last ask: "
+        "not sent: api-audit stopped sending to https://busy.test:443: it asked for more than "
+        "1 s of waiting in all this run (the last ask: "
     )
     assert "with Retry-After: " in left_alone[0].error_detail
     assert [(e.status, e.error) for e in others] == [(200, None)] * 8
 
 
-def test_the_wait_budget_counts_every_pause_waited(servers: Servers) -> None:
+def test_the_wait_budget_counts_every_pause_waited() -> None:
     """Pauses of 0.5 s (Retry-After: 5 held to the cap) against a 0.75 s budget: one is
     waited; the next would overspend the budget, so it and the rest are never sent."""
-
-    async def go() -> list[Exchange]:
-        options = FetchOptions(
-            allow_private=True, host_error_budget=0, retry_after_cap=0.5, host_wait_budget=0.75
-        )
-        async with HttpEngine(options) as engine:
-            urls = [f"{servers.url}/busy/seconds?{i}" for i in range(5)]
-            return [await engine.fetch(FetchRequest(u)) for u in urls]
-
-    exchanges = run(go())
+    sites = VirtualSites()
+    site = virtual_server(sites)
+    exchanges = sites.fetch_in_turn(
+        [f"{site.origin}/busy/seconds?{i}" for i in range(5)],
+        host_error_budget=0,
+        retry_after_cap=0.5,
+        host_wait_budget=0.75,
+    )
     assert [(e.status, e.error) for e in exchanges] == [(429, None)] * 2 + [
         (None, "host_budget")
     ] * 3
-    assert busy_hits(servers.state) == 2
+    assert sent_at(site, "/busy/") == [0.0, 0.5]  # the one pause waited, and no other
+    assert sites.clock.now == 0.5
 
 
-def test_answers_asking_to_wait_count_as_errors_in_a_row(servers: Servers) -> None:
+def test_answers_asking_to_wait_count_as_errors_in_a_row() -> None:
     """With the pause held to 0.05 s, the wait budget is no limit: the error budget is."""
-    busy, honest = f"{servers.urls[0]}/busy/seconds", f"{servers.urls[1]}/ok"
-    hostile, others, _ = fetch_busy_and_honest(
-        busy, honest, 8, host_error_budget=3, retry_after_cap=0.05
+    hostile, others, _, busy = fetch_busy_and_honest(
+        "seconds", 8, host_error_budget=3, retry_after_cap=0.05
     )
     statuses = [e.status for e in hostile if e.error is None]
     assert statuses == [429] * len(statuses)
     # the third 429 stops it; at most one more was already on its way (per_host=2)
-    assert 3 <= busy_hits(servers.state) == len(statuses) <= 3 + 2 - 1
+    assert 3 <= busy_hits(busy) == len(statuses) <= 3 + 2 - 1
     refused = [e for e in hostile if e.error is not None]
     assert {e.error for e in refused} == {"host_budget"}
     assert refused[0].error_detail == (
-        f"not sent: api-audit stopped sending to {servers.urls[0]} after 3 errors in a row "
+        "not sent: api-audit stopped sending to https://busy.test:443 after 3 errors in a row "
         "(the last: 429 with Retry-After: 5)"
     )
     assert [(e.status, e.error) for e in others] == [(200, None)] * 8
 
 
-def test_a_retry_the_host_is_left_alone_before_keeps_the_answer(servers: Servers) -> None:
+def test_a_retry_the_host_is_left_alone_before_keeps_the_answer() -> None:
     """Both get 429 with Retry-After: 1 and would retry; the second 429 uses up the error
     budget, so neither retry is sent and each exchange is the 429 it had."""
+    sites = VirtualSites()
+    site = virtual_server(sites)
+    exchanges = sites.fetch_together(
+        [f"{site.origin}/busy/short?{i}" for i in range(2)],
+        respect_robots=False,
+        host_error_budget=2,
+    )
+    assert [(e.status, e.error) for e in exchanges] == [(429, None)] * 2
+    assert busy_hits(site) == 2
 
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, respect_robots=False, host_error_budget=2)
-        async with HttpEngine(options) as engine:
-            urls = [f"{servers.url}/busy/short?{i}" for i in range(2)]
-            return await asyncio.gather(*(engine.fetch(FetchRequest(u)) for u in urls))
 
-    assert [(e.status, e.error) for e in run(go())] == [(429, None)] * 2
-    assert busy_hits(servers.state) == 2
-
-
-def test_an_answer_between_429s_resets_the_count(servers: Servers) -> None:
+def test_an_answer_between_429s_resets_the_count() -> None:
+    sites = VirtualSites()
+    site = virtual_server(sites)
     paths = ["/busy/seconds?1", "/ok?between", "/busy/seconds?2", "/ok?after"]
-
-    async def go() -> list[Exchange]:
-        options = FetchOptions(allow_private=True, host_error_budget=2, retry_after_cap=0.05)
-        async with HttpEngine(options) as engine:
-            return [await engine.fetch(FetchRequest(servers.url + p)) for p in paths]
-
-    assert [(e.status, e.error) for e in run(go())] == [(429, None), (200, None)] * 2
+    exchanges = sites.fetch_in_turn(
+        [site.origin + p for p in paths], host_error_budget=2, retry_after_cap=0.05
+    )
+    assert [(e.status, e.error) for e in exchanges] == [(429, None), (200, None)] * 2
 
 
 # --- memory: exchanges are let go after their last caller ----------------------------------

@@ -14,8 +14,11 @@ import pytest
 from api_audit.evaluate import evaluate, exchange_from_example, follow_up_requests
 from api_audit.methodology import expectation
 from api_audit.models import (
+    EXCHANGE_ERROR_WORDS,
+    EXCHANGE_ERRORS,
     Applicability,
     Exchange,
+    ExchangeError,
     Expectation,
     FetchRequest,
     Finding,
@@ -255,6 +258,17 @@ def test_fetch_errors_are_inconclusive(response: dict[str, object], message: str
     assert (finding.outcome, finding.message, finding.observed) == ("inconclusive", message, False)
     assert plan.target is not None
     assert finding.evidence == (plan.target.key,)  # the baseline was not fetched
+
+
+@pytest.mark.parametrize("error", EXCHANGE_ERRORS)
+def test_every_exchange_error_is_said_in_words(error: ExchangeError) -> None:
+    assert set(EXCHANGE_ERROR_WORDS) == set(EXCHANGE_ERRORS)
+    plan = docs_plan()
+    finding = evaluate(plan, exchanges_for(plan, {"error": error}), now=NOW)
+    assert (finding.outcome, finding.message) == (
+        "inconclusive",
+        f"could not measure: {EXCHANGE_ERROR_WORDS[error]}",
+    )
 
 
 def test_error_after_a_redirect_to_sign_in_is_a_login_wall() -> None:

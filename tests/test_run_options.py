@@ -14,7 +14,7 @@ from loopback import LoopbackSite
 
 from api_audit.cli import main
 from api_audit.cli.options import RunOptions
-from api_audit.http import POLITE_MIN_INTERVAL, FetchOptions
+from api_audit.net import POLITE_MIN_INTERVAL, FetchOptions
 
 CHANGED = RunOptions(
     allow_private=True, concurrency=7, per_host=3, min_interval=0.0, deadline=4.5,

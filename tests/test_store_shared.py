@@ -241,6 +241,14 @@ EDITS = {
         "exchanges",
         "exchanges.method of exchange 1 is text ('POST'), not one of GET, HEAD",
     ),
+    "error unknown": (
+        "exchanges",
+        "error = 'slow'",
+        "exchanges",
+        "exchanges.error of exchange 1 is text ('slow'), not one of timeout, deadline, connect, "
+        "dns, tls, blocked_address, too_many_redirects, too_large, unsupported_encoding, "
+        "protocol, bad_url, robots, host_budget, None",
+    ),
     "body not zlib": (
         "bodies",
         "content = x'0102'",

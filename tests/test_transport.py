@@ -12,11 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from loopback import LoopbackSite, RecordingSockets, self_signed
+from loopback import LoopbackSite, RecordingSockets, fetch_all, fetch_one, self_signed
 
-from api_audit.http import FetchOptions, HttpEngine, _numeric_ipv4, _Slots
 from api_audit.models import Exchange, FetchRequest
-from api_audit.transport import AiohttpTransport
+from api_audit.net import FetchOptions, HttpEngine
+from api_audit.net.slots import Slots
+from api_audit.net.transport import AiohttpTransport
+from api_audit.net.urls import numeric_ipv4
 
 OPTIONS = FetchOptions(allow_private=True, respect_robots=False)
 
@@ -34,20 +36,13 @@ def site() -> Iterator[LoopbackSite]:
     server.close()
 
 
-def fetch_all(urls: list[str], options: FetchOptions = OPTIONS, **engine: object) -> list[Exchange]:
-    async def go() -> list[Exchange]:
-        async with HttpEngine(options, **engine) as http:  # type: ignore[arg-type]
-            return [await http.fetch(FetchRequest(url)) for url in urls]
-
-    return asyncio.run(go())
-
-
 # --- connections ---------------------------------------------------------------------------
 
 
 def test_connections_are_kept_alive_for_the_next_request(site: LoopbackSite) -> None:
     sockets = RecordingSockets()
-    exchanges = fetch_all([f"{site.origin}/a{i}" for i in range(4)], socket_factory=sockets)
+    urls = [f"{site.origin}/a{i}" for i in range(4)]
+    exchanges = fetch_all(urls, in_turn=True, options=OPTIONS, socket_factory=sockets)
     assert [e.status for e in exchanges] == [200] * 4
     assert len(sockets.connects) == 1
 
@@ -56,7 +51,10 @@ def test_a_body_abandoned_part_way_closes_its_connection(site: LoopbackSite) -> 
     sockets = RecordingSockets()
     small = FetchOptions(allow_private=True, respect_robots=False, max_wire_bytes=1024)
     big, after = fetch_all(
-        [f"{site.origin}/big", f"{site.origin}/after"], small, socket_factory=sockets
+        [f"{site.origin}/big", f"{site.origin}/after"],
+        in_turn=True,
+        options=small,
+        socket_factory=sockets,
     )
     assert big.error == "too_large"
     assert (after.status, after.body) == (200, b"ok")
@@ -109,7 +107,7 @@ def test_the_negotiated_tls_version_reaches_the_exchange(certificate: tuple[Path
         )
 
     try:
-        (exchange,) = fetch_all([f"{tls_site.origin}/"], transport=transport)
+        exchange = fetch_one(f"{tls_site.origin}/", options=OPTIONS, transport=transport)
     finally:
         tls_site.close()
     assert (exchange.status, exchange.body) == (200, b"secure")
@@ -117,7 +115,7 @@ def test_the_negotiated_tls_version_reaches_the_exchange(certificate: tuple[Path
 
 
 def test_plain_http_reports_no_tls_version(site: LoopbackSite) -> None:
-    (exchange,) = fetch_all([f"{site.origin}/plain"])
+    exchange = fetch_one(f"{site.origin}/plain", options=OPTIONS)
     assert exchange.tls_version is None
 
 
@@ -143,7 +141,7 @@ def test_plain_http_reports_no_tls_version(site: LoopbackSite) -> None:
     ],
 )
 def test_numeric_hosts_become_dotted_quads(host: str, dotted: str | None) -> None:
-    assert _numeric_ipv4(host) == dotted
+    assert numeric_ipv4(host) == dotted
 
 
 @pytest.mark.parametrize(
@@ -152,7 +150,7 @@ def test_numeric_hosts_become_dotted_quads(host: str, dotted: str | None) -> Non
     ["999.1.1.1", "1.2.3.4.5", "4294967296", "1.2.65536", "09.1.1.1", "api.0x"],
 )
 def test_numeric_hosts_that_are_no_address_are_bad_urls(host: str) -> None:
-    (exchange,) = fetch_all([f"http://{host}/"])
+    exchange = fetch_one(f"http://{host}/", options=OPTIONS)
     assert exchange.error == "bad_url"
 
 
@@ -161,7 +159,7 @@ def test_numeric_hosts_that_are_no_address_are_bad_urls(host: str) -> None:
 
 def test_slots_go_to_the_lowest_ticket_first_come_first_served_among_equals() -> None:
     async def go() -> list[str]:
-        slots = _Slots(1)
+        slots = Slots(1)
         order: list[str] = []
 
         async def take(name: str, ticket: int) -> None:
@@ -183,7 +181,7 @@ def test_slots_go_to_the_lowest_ticket_first_come_first_served_among_equals() ->
 
 def test_a_cancelled_waiter_does_not_lose_the_slot() -> None:
     async def go() -> list[str]:
-        slots = _Slots(1)
+        slots = Slots(1)
         order: list[str] = []
 
         async def take(name: str) -> None:
@@ -209,7 +207,7 @@ def test_a_cancelled_waiter_does_not_lose_the_slot() -> None:
 
 def test_a_slot_handed_to_a_waiter_cancelled_at_that_moment_passes_on() -> None:
     async def go() -> list[str]:
-        slots = _Slots(1)
+        slots = Slots(1)
         order: list[str] = []
 
         async def take(name: str) -> None:
@@ -374,9 +372,9 @@ def test_any_httpx_transport_can_stand_in_for_the_network() -> None:
         return httpx.Response(200, stream=httpx.ByteStream(b"mocked"))
 
     sockets = RecordingSockets()
-    (exchange,) = fetch_all(
-        ["https://vendor.example/docs"],
-        FetchOptions(),
+    exchange = fetch_one(
+        "https://vendor.example/docs",
+        options=FetchOptions(),
         transport=lambda: httpx.MockTransport(answer),
         socket_factory=sockets,
     )

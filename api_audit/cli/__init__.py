@@ -29,8 +29,8 @@ from api_audit.cli.options import RunOptions
 from api_audit.demo.market import serve_market
 from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError, Interrupted
 from api_audit.evaluate import run_example
-from api_audit.http import FetchOptions
 from api_audit.models import Catalogue, Methodology, Rubric, Scorecard, System
+from api_audit.net import FetchOptions
 from api_audit.probes import load_methodology
 from api_audit.redact import redact_text
 from api_audit.renewals import renewal_rows, upcoming_renewals

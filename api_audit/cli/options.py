@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from api_audit.http import POLITE_MIN_INTERVAL, FetchOptions
+from api_audit.net import POLITE_MIN_INTERVAL, FetchOptions
 
 # Stored keys keep the command line's singular names (--vendor, repeatable -> "vendor").
 _RECORDED_NAMES = {"vendors": "vendor", "systems": "system", "service_areas": "service_area"}

@@ -36,7 +36,8 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 from api_audit import USER_AGENT
-from api_audit.models import Exchange
+from api_audit.models import Exchange, ExchangeError
+from api_audit.net.errors import NETWORK_ERRORS
 
 # RFC 9309 §2.2.1: groups match the product token ("api-audit": letters, "-" and "_" only)
 ROBOTS_PRODUCT = USER_AGENT.split("/", 1)[0]
@@ -45,16 +46,14 @@ ROBOTS_MAX_BYTES = 512 * 1024
 WELL_KNOWN_PREFIX = "/.well-known/"
 
 # Errors after which there is no usable answer, reported with their own word (see above).
-_NETWORK_WORDS = frozenset(
-    {"connect", "dns", "timeout", "deadline", "tls", "blocked_address", "host_budget"}
-)
+_NETWORK_WORDS: frozenset[ExchangeError] = NETWORK_ERRORS | {"blocked_address", "host_budget"}
 
 
 @dataclass(frozen=True)
 class Refusal:
     """Why a request is not sent: an Exchange error word and one line of detail."""
 
-    error: str
+    error: ExchangeError
     detail: str
 
 
@@ -62,7 +61,7 @@ class Refusal:
 class Unreachable:
     """robots.txt could not be had, so nothing may be fetched (RFC 9309 §2.3.1.4)."""
 
-    error: str  # the word every refused request carries
+    error: ExchangeError  # the word every refused request carries
     reason: str  # what happened to robots.txt, e.g. "robots.txt answered 503 ..."
     cause: str = ""  # the fetch's own error line, when there was one
 

@@ -8,7 +8,7 @@ as it holds more than its keep-alive count, so nothing is reused). The engine al
 httpx's types stay the engine's API (httpx.URL, httpx.Request, a streamed httpx.Response,
 any httpx.AsyncBaseTransport), so only this module knows aiohttp is there.
 
-What this transport guarantees to the engine (http.py):
+What this transport guarantees to the engine (engine.py):
 - Every connection goes through the address guard (guard.py): the resolver for names, the
   socket factory for every address, literals included.
 - Bodies come back exactly as sent: no decompression here (`auto_decompress=False`), so the
@@ -29,7 +29,7 @@ import httpx
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
-from api_audit.guard import GuardedResolver, SocketFactory, guarded_socket_factory
+from api_audit.net.guard import GuardedResolver, SocketFactory, guarded_socket_factory
 
 KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept for its host's next request
 MAX_HEADER_LINE = 16 * 1024  # one header line or the status line; h11 allowed about as much

@@ -1,0 +1,138 @@
+"""The catalogue as loaded: councils, vendors, systems, instances, attestations, replies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from api_audit.errors import Problem
+
+
+@dataclass(frozen=True)
+class Council:
+    """One local authority from the council register (api_audit/data, mySociety CC BY 4.0)."""
+
+    gss: str  # ONS GSS code, e.g. E09000012; "" for a few past authorities that had none
+    code: str  # registry code, e.g. HCK (three letters for most, a few longer)
+    name: str  # official name, e.g. "London Borough of Hackney"
+    nice_name: str  # short name, e.g. "Hackney"
+    nation: str = ""
+    region: str = ""
+    type_name: str = ""  # e.g. "London borough"
+    current: bool = True
+    end_date: str | None = None  # ISO date, past authorities only
+    replaced_by: str | None = None  # registry code of the successor, when known
+    gov_uk_slug: str | None = None
+
+    @property
+    def key(self) -> str:
+        """How the catalogue refers to this council: the GSS code, else the registry code."""
+        return self.gss or self.code
+
+
+@dataclass(frozen=True)
+class EndpointEvidence:
+    """An endpoint URL as the catalogue wrote it, with how it is known.
+
+    The URL may hold {slug}, {gss} or {code} placeholders, filled per council instance.
+    """
+
+    url: str
+    evidence: str | None = None  # an EVIDENCE_LEVELS word
+    source: str | None = None  # URL where the endpoint was seen
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One council's deployment of a system, with the contract facts that are known."""
+
+    council: str  # Council.key: the GSS code (or registry code when it has none)
+    code: str = ""  # the council's registry code, e.g. HCK
+    slug: str | None = None  # fills {slug} in the system's URLs
+    url: str | None = None  # explicit per-council API base (overrides url_template)
+    endpoints: Mapping[str, str] = field(default_factory=dict)  # kind -> URL overrides
+    endpoint_evidence: Mapping[str, EndpointEvidence] = field(default_factory=dict)
+    contract_start: dt.date | None = None
+    contract_end: dt.date | None = None
+    annual_value: float | None = None  # GBP
+    source: str | None = None  # URL where the contract facts were seen
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A fact an investigator recorded by hand, with where and when it was seen."""
+
+    claim: str  # a CLAIMS word
+    value: bool | str
+    source: str
+    seen: dt.date
+    quote: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A supplier's dated right of reply; shown beside a finding, never changes a score."""
+
+    date: dt.date
+    text: str
+    about: str | None = None  # a claim name or a probe id
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class System:
+    """One product of a vendor, as the catalogue describes it.
+
+    `endpoints` holds only URLs that can be fetched as written. Endpoints whose URL has
+    {slug}/{gss}/{code} placeholders are kept in `endpoint_evidence` and filled when the
+    system is expanded into one council's instance (catalogue.select_systems); such an
+    expanded system has `council` set and the id "{system_id}@{council}".
+    """
+
+    id: str
+    name: str
+    vendor_id: str
+    vendor_name: str
+    service_areas: tuple[str, ...]
+    endpoints: Mapping[str, str]  # EndpointKind -> absolute http(s) URL
+    endpoint_evidence: Mapping[str, EndpointEvidence] = field(default_factory=dict)
+    protocols: tuple[str, ...] = ()  # PROTOCOLS words, as claimed
+    standards: tuple[str, ...] = ()  # STANDARDS words, as claimed
+    evidence: str | None = None  # EVIDENCE_LEVELS word for the entry as a whole
+    sources: tuple[str, ...] = ()
+    notes: str | None = None
+    url_template: str | None = None  # per-council API base with placeholders
+    instances: tuple[Instance, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    replies: tuple[Reply, ...] = ()
+    council: str | None = None  # Council.key when expanded into one council's instance
+
+    def endpoint(self, kind: str) -> str | None:
+        return self.endpoints.get(kind)
+
+
+@dataclass(frozen=True)
+class Vendor:
+    id: str
+    name: str
+    systems: tuple[System, ...]
+    website: str | None = None
+    companies_house: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    schema_version: int
+    vendors: tuple[Vendor, ...]
+    source: str  # path the catalogue was read from
+    sha256: str  # hash of the file's bytes, stored with every run
+    warnings: tuple[Problem, ...] = ()  # e.g. a reference to a past authority
+
+    @property
+    def systems(self) -> tuple[System, ...]:
+        return tuple(s for v in self.vendors for s in v.systems)

@@ -1,0 +1,96 @@
+"""What the network gave: requests, redirect hops, exchanges and their closed error words."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+# Why an exchange has no usable response: the closed vocabulary of Exchange.error, stored
+# as these exact words. The engine (api_audit/net) writes them; findings say them in words.
+ExchangeError = Literal[
+    "timeout",  # the server went quiet for longer than the read (or connect) timeout
+    "deadline",  # no complete response within the fetch's total deadline
+    "connect",
+    "dns",
+    "tls",
+    "blocked_address",  # the address guard refused the destination
+    "too_many_redirects",
+    "too_large",
+    "unsupported_encoding",
+    "protocol",  # a response that is not valid HTTP, or a connection cut short
+    "bad_url",
+    "robots",  # robots.txt asks us not to, or could not be read
+    "host_budget",  # the host was left alone: too many errors, or too much waiting asked
+]
+EXCHANGE_ERRORS: tuple[ExchangeError, ...] = get_args(ExchangeError)
+EXCHANGE_ERROR_WORDS: Mapping[ExchangeError, str] = {
+    "timeout": "timed out",
+    "deadline": "no complete response in time",
+    "connect": "could not connect",
+    "dns": "host name not found",
+    "tls": "TLS failed",
+    "blocked_address": "address blocked",
+    "too_many_redirects": "too many redirects",
+    "too_large": "response too large",
+    "unsupported_encoding": "compressed in an encoding we do not decode",
+    "protocol": "malformed HTTP response",
+    "bad_url": "not a fetchable URL",
+    "robots": "excluded by robots.txt",
+    "host_budget": "host given up after repeated errors or too much waiting",
+}
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """One HTTP request the plan needs. Equal requests are fetched once per run."""
+
+    url: str
+    method: Literal["GET", "HEAD"] = "GET"
+    accept: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.url} accept={self.accept or '*/*'}"
+
+
+@dataclass(frozen=True)
+class Hop:
+    status: int
+    url: str
+    location: str
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its response (or the error that stopped it), kept as evidence.
+
+    `error` is one word of ExchangeError and `error_detail` one human line. Headers are
+    the final response's, lower-cased names.
+    """
+
+    request: FetchRequest
+    final_url: str
+    status: int | None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    redirects: tuple[Hop, ...] = ()
+    elapsed_ms: float = 0.0
+    error: ExchangeError | None = None
+    error_detail: str = ""
+    started_at: str = ""
+    # The negotiated TLS version ("TLSv1.3"), when the engine reports it; None otherwise.
+    tls_version: str | None = None
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers:
+            if key == lname:
+                return value
+        return None
+
+    @property
+    def content_type(self) -> str:
+        """Media type without parameters, lower case ('' when absent)."""
+        value = self.header("content-type") or ""
+        return value.split(";", 1)[0].strip().lower()

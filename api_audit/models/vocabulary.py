@@ -1,0 +1,117 @@
+"""The closed vocabularies: criteria, outcomes, endpoint kinds, service areas, claims."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Criterion = Literal["documented", "free", "standards"]
+CRITERIA: tuple[Criterion, ...] = get_args(Criterion)
+
+Outcome = Literal["pass", "fail", "inconclusive", "not_applicable"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+Basis = Literal["observed", "attested"]
+BASES: tuple[Basis, ...] = get_args(Basis)
+
+# Why a failure is a login wall (DESIGN.md §4): the status asked for credentials (401, 403,
+# 407), a redirect went to a sign-in page, the final URL is a sign-in page's, or the page is
+# a password form. Stored on the finding; the ladder's `gated` condition reads it.
+SignIn = Literal["status", "redirect", "sign_in_url", "password_form"]
+SIGN_INS: tuple[SignIn, ...] = get_args(SignIn)
+
+EndpointKind = Literal[
+    "docs", "spec", "api_base", "portal", "terms", "pricing", "status", "sandbox"
+]
+ENDPOINT_KINDS: tuple[EndpointKind, ...] = get_args(EndpointKind)
+
+# The fixed service-area vocabulary (README "Service areas" explains each one).
+SERVICE_AREAS: tuple[str, ...] = (
+    "planning",
+    "building-control",
+    "public-protection",
+    "revenues-benefits",
+    "social-care",
+    "education",
+    "housing",
+    "waste",
+    "highways",
+    "parking",
+    "libraries",
+    "elections",
+    "democracy",
+    "crm",
+    "payments",
+    "finance-hr",
+    "assets",
+    "directories",
+    "geospatial",
+    "open-data",
+    "notifications",
+    "identity",
+)
+
+# Catalogue vocabularies (docs/vendors.schema.json is generated from these).
+# Protocols a supplier claims a system speaks.
+PROTOCOLS: tuple[str, ...] = (
+    "rest",
+    "soap",
+    "graphql",
+    "odata",
+    "sftp",
+    "csv",
+    "xml-rpc",
+    "websocket",
+    "file-export",
+    "other",
+)
+
+# Standards a supplier claims a system implements.
+STANDARDS: tuple[str, ...] = (
+    "openapi",
+    "swagger2",
+    "open311",
+    "oruk",
+    "hsds",
+    "fhir",
+    "ogcapi-features",
+    "wfs",
+    "wms",
+    "ical",
+    "vcard",
+    "ckan",
+    "dcat",
+    "ocds",
+    "odata",
+    "json-api",
+    "hal",
+    "oauth2",
+    "oidc",
+    "planning-data",
+    "waste-services",
+    "bs7666",
+    "uprn",
+    "other",
+)
+
+# How a catalogue fact is known (domain reference §0): seen in public material, seen in
+# public code/config, inferred from a pattern, or searched for and not found.
+EvidenceLevel = Literal["seen", "code", "inferred", "none"]
+EVIDENCE_LEVELS: tuple[EvidenceLevel, ...] = get_args(EvidenceLevel)
+
+# Facts an investigator records by hand because probes cannot see them.
+CLAIMS: tuple[str, ...] = (
+    "api_exists",
+    "docs_public",
+    "docs_login_required",
+    "spec_published",
+    "api_access_fee",
+    "third_party_access_fee",
+    "third_party_access_allowed",
+    "sandbox_available",
+    "self_service_keys",
+    "open_licence",
+    "integration_module_sold_separately",
+    "partner_only",
+    "soap_only",
+    "open_standard_implemented",
+)

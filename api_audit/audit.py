@@ -7,6 +7,11 @@ however many systems need it, and is told up front how many systems will ask for
 request (`HttpEngine.expect`), so it lets an exchange and its body go as soon as the last
 of them has it. Each finding is handed to the store (which writes in batches) the moment
 it is known, so an interrupted run keeps what it had.
+
+The audit is typed against two small protocols, not the concrete engine and store:
+`Fetcher` (something that fetches each request once, told the demand up front) and
+`EvidenceSink` (something that takes a run's systems, exchanges and findings). The real
+ones are `net.HttpEngine` and `store.Store`; tests may pass others.
 """
 
 from __future__ import annotations
@@ -15,22 +20,76 @@ import asyncio
 import gc
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from api_audit import __version__
 from api_audit.errors import Interrupted
 from api_audit.evaluate import evaluate, follow_up_requests
-from api_audit.models import Catalogue, Exchange, Finding, Methodology, RunInfo, System
+from api_audit.models import (
+    Catalogue,
+    Exchange,
+    FetchRequest,
+    Finding,
+    Methodology,
+    RunInfo,
+    System,
+)
 from api_audit.net import FetchOptions, HttpEngine, SocketFactory
 from api_audit.plan import ProbePlan, api_origin, distinct_requests, plan_probes
 from api_audit.scoring.attestations import attestation_findings
 from api_audit.signals import stop_signals_cancel, stop_signals_deferred
-from api_audit.store import Store
 
 ProgressCallback = Callable[[System, Sequence[Finding]], None]
+
+
+class Fetcher(Protocol):
+    """What the audit needs of the network (net.HttpEngine is the real one)."""
+
+    def expect(self, requests: Iterable[FetchRequest]) -> None:
+        """Each call says one more caller will ask for each of these requests once."""
+
+    async def fetch(self, request: FetchRequest, *, priority: int | None = None) -> Exchange:
+        """The exchange for `request`: fetched once per run, however many ask; never raises
+        for network trouble (it is an exchange with an error)."""
+
+    @property
+    def spare_slots(self) -> int:
+        """Request slots free right now (the audit starts more systems while some are)."""
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests put on the wire so far."""
+
+
+FetcherFactory = Callable[[], AbstractAsyncContextManager[Fetcher]]
+
+
+class EvidenceSink(Protocol):
+    """What the audit hands its evidence to (store.Store is the real one)."""
+
+    def start_run(
+        self,
+        *,
+        catalogue: Catalogue,
+        methodology: Methodology,
+        tool_version: str,
+        options: Mapping[str, object],
+    ) -> RunInfo: ...
+
+    def save_systems(self, run_id: int, systems: Sequence[System]) -> None: ...
+
+    def add_exchange(self, run_id: int, exchange: Exchange) -> None: ...
+
+    def add_finding(self, run_id: int, finding: Finding) -> None: ...
+
+    def finish_run(self, run_id: int, status: str = "complete") -> None: ...
+
+    def run_info(self, run_id: int) -> RunInfo: ...
+
 
 # Systems in flight per global request slot. A system's requests mostly wait on its own
 # host's limit and spacing, so each system keeps about one request in flight; two per slot
@@ -53,7 +112,7 @@ class AuditResult:
 
 
 def run_audit(
-    store: Store,
+    store: EvidenceSink,
     catalogue: Catalogue,
     systems: Sequence[System],
     methodology: Methodology,
@@ -62,8 +121,18 @@ def run_audit(
     options: dict[str, object] | None = None,
     on_system_done: ProgressCallback | None = None,
     socket_factory: SocketFactory | None = None,
+    fetcher: FetcherFactory | None = None,
 ) -> AuditResult:
-    """Audit `systems` into a new run in `store` and return what was done."""
+    """Audit `systems` into a new run in `store` and return what was done.
+
+    The network is an `HttpEngine` made from `fetch_options` (and `socket_factory`), unless
+    `fetcher` makes another `Fetcher`; `fetch_options.concurrency` sizes the window of
+    systems in flight either way."""
+    if fetcher is None:
+
+        def fetcher() -> AbstractAsyncContextManager[Fetcher]:
+            return HttpEngine(fetch_options, socket_factory=socket_factory)
+
     run = store.start_run(
         catalogue=catalogue,
         methodology=methodology,
@@ -74,7 +143,7 @@ def run_audit(
     audit = _Audit(store, run.id, systems, methodology, on_system_done)
     try:
         with _collector_tuned():
-            asyncio.run(audit.run(fetch_options, socket_factory))
+            asyncio.run(audit.run(fetcher, fetch_options.concurrency))
     except BaseException as stop:
         # Whatever ends the run early (a signal, a storage failure, a bug of ours): what
         # was gathered is written and the run is marked, never left `running`.
@@ -143,7 +212,7 @@ class _Audit:
 
     def __init__(
         self,
-        store: Store,
+        store: EvidenceSink,
         run_id: int,
         systems: Sequence[System],
         methodology: Methodology,
@@ -165,21 +234,19 @@ class _Audit:
         """Plans are cheap and pure: made again when needed rather than kept for the run."""
         return plan_probes([system], self._methodology, random_token=self._token)
 
-    async def run(self, fetch_options: FetchOptions, socket_factory: SocketFactory | None) -> None:
+    async def run(self, fetcher: FetcherFactory, concurrency: int) -> None:
         task = asyncio.current_task()
         assert task is not None  # asyncio.run runs us as a task
         with stop_signals_cancel(task) as received:
             try:
-                await self._fetch_all(fetch_options, socket_factory)
+                await self._fetch_all(fetcher, concurrency)
             except asyncio.CancelledError:
                 if received:  # SIGINT/SIGTERM: stopped at an await, never mid-write
                     raise Interrupted(received[0]) from None
                 raise
 
-    async def _fetch_all(
-        self, fetch_options: FetchOptions, socket_factory: SocketFactory | None
-    ) -> None:
-        async with HttpEngine(fetch_options, socket_factory=socket_factory) as engine:
+    async def _fetch_all(self, fetcher: FetcherFactory, concurrency: int) -> None:
+        async with fetcher() as engine:
             keys: set[str] = set()
             for system in self._systems:
                 requests = distinct_requests(self.plans_for(system))
@@ -188,11 +255,11 @@ class _Audit:
             self.distinct_requests = len(keys)
             del keys
             try:
-                await self._feed(engine, fetch_options.concurrency)
+                await self._feed(engine, concurrency)
             finally:
                 self.requests_sent = engine.requests_sent
 
-    async def _feed(self, engine: HttpEngine, concurrency: int) -> None:
+    async def _feed(self, engine: Fetcher, concurrency: int) -> None:
         """Start systems in round-robin order over their origins, keeping the window full.
 
         The window is SYSTEMS_PER_SLOT per global slot. It grows, one system per idle slot
@@ -224,7 +291,7 @@ class _Audit:
             await asyncio.gather(*running, return_exceptions=True)
             raise
 
-    async def _audit_system(self, engine: HttpEngine, system: System, place: int) -> None:
+    async def _audit_system(self, engine: Fetcher, system: System, place: int) -> None:
         # `place` orders this system's requests against other systems' when they queue for
         # a slot: systems started first finish first, follow-ups and redirect hops included.
         plans = self.plans_for(system)

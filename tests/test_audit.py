@@ -3,11 +3,12 @@ a host that never answers costing only a bounded share of the run."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import socket
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,9 +21,12 @@ from api_audit.errors import StoreError
 from api_audit.methodology import expectation
 from api_audit.models import (
     Catalogue,
+    Exchange,
+    FetchRequest,
     Finding,
     Methodology,
     ProbeRequest,
+    RunInfo,
     System,
     Vendor,
 )
@@ -301,3 +305,77 @@ def test_systems_are_worked_through_round_robin_over_origins() -> None:
     order = [s.id for s in interleave_by_origin(systems)]
     assert order == ["a1", "b1", "c1", "a2", "c2", "a3"]
     assert sorted(order) == sorted(s.id for s in systems)  # each system exactly once
+
+
+# --- the seams: the audit needs only a Fetcher and an EvidenceSink ---------------------------
+
+
+class CannedFetcher:
+    """Answers every request with a 404 page and counts what it was asked; no network."""
+
+    def __init__(self) -> None:
+        self.expected: list[str] = []
+        self.fetched: list[str] = []
+
+    async def __aenter__(self) -> CannedFetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    def expect(self, requests: Iterable[FetchRequest]) -> None:
+        self.expected += [r.key for r in requests]
+
+    async def fetch(self, request: FetchRequest, *, priority: int | None = None) -> Exchange:
+        self.fetched.append(request.key)
+        return Exchange(request, request.url, 404, (("content-type", "text/plain"),), b"no")
+
+    @property
+    def spare_slots(self) -> int:
+        return 1
+
+    @property
+    def requests_sent(self) -> int:
+        return len(self.fetched)
+
+
+class ListSink:
+    """Keeps the run's evidence in lists."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[Exchange] = []
+        self.findings: list[Finding] = []
+        self.status = ""
+        self.run = RunInfo(1, "2026-12-01", None, "t", "r", "m", "c", "vendors.yaml", "running")
+
+    def start_run(self, **_: object) -> RunInfo:
+        return self.run
+
+    def save_systems(self, run_id: int, systems: Sequence[System]) -> None:
+        self.systems = list(systems)
+
+    def add_exchange(self, run_id: int, exchange: Exchange) -> None:
+        self.exchanges.append(exchange)
+
+    def add_finding(self, run_id: int, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    def finish_run(self, run_id: int, status: str = "complete") -> None:
+        self.status = status
+
+    def run_info(self, run_id: int) -> RunInfo:
+        return dataclasses.replace(self.run, status=self.status)
+
+
+def test_the_audit_runs_on_any_fetcher_and_any_sink(methodology: Methodology) -> None:
+    systems = systems_on(["https://a.example", "https://b.example"], 3)
+    fetcher, sink = CannedFetcher(), ListSink()
+    result = run_audit(
+        sink, catalogue_of(systems), systems, methodology, FetchOptions(), fetcher=lambda: fetcher
+    )
+    assert sink.status == "complete"
+    assert result.run.status == "complete"
+    assert {f.system_id for f in sink.findings} == {s.id for s in systems}
+    assert set(fetcher.fetched) == set(fetcher.expected)  # every planned request asked for
+    assert len(sink.exchanges) == len(set(fetcher.fetched))  # each kept once
+    assert result.requests_sent == len(fetcher.fetched)

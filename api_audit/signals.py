@@ -20,15 +20,17 @@ handlers they replaced.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api_audit.errors import Interrupted
+
+if TYPE_CHECKING:  # only the audit, which already runs asyncio, hands us a task
+    import asyncio
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

@@ -27,8 +27,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from rich.markup import escape as escape_markup
-
 REPLACEMENT = "\ufffd"
 QUOTE_CHARS = 200
 
@@ -102,7 +100,9 @@ def escape_json_text(document: str) -> str:
 
 def safe_markup(text: str) -> str:
     """Text from a catalogue or a vendor's server, ready to put inside Rich markup."""
-    return escape_markup(escape_controls(text))
+    from rich.markup import escape  # noqa: PLC0415 - Rich only once something is printed
+
+    return escape(escape_controls(text))
 
 
 def _as_space(found: re.Match[str]) -> str:

@@ -25,16 +25,8 @@ from api_audit.models import (
     System,
     Vendor,
 )
-from api_audit.store import (
-    BODY_CAP,
-    FLUSH_ROWS,
-    MIGRATIONS,
-    Store,
-    redact_headers,
-    redact_request_key,
-    redact_text,
-    redact_url,
-)
+from api_audit.redact import redact_headers, redact_request_key, redact_text, redact_url
+from api_audit.store import BODY_CAP, FLUSH_ROWS, MIGRATIONS, Store
 
 SECRET = "s3cr3t-VALUE-42"
 

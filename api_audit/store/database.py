@@ -1,0 +1,449 @@
+"""The Store: one open database; writes as results arrive, in batches; reads runs back."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import sqlite3
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+from sqlite_utils import Database
+
+from api_audit.errors import StoreError
+from api_audit.models import (
+    Catalogue,
+    Exchange,
+    Finding,
+    Methodology,
+    RunInfo,
+    System,
+)
+from api_audit.redact import (
+    NO_SECRETS,
+    Redactor,
+    catalogue_secrets,
+    redact_options,
+)
+from api_audit.store import cells
+from api_audit.store.opening import BUSY_TIMEOUT_MS, check_file, check_ours, enable_wal, migrate
+from api_audit.store.rows import (
+    RUN_STATUSES,
+    attestation_row,
+    dumps,
+    exchange_from_row,
+    finding_from_row,
+    hop_row,
+    now,
+    reply_row,
+    run_from_row,
+    system_from_row,
+)
+from api_audit.text import storable
+
+FLUSH_ROWS: Final = 50
+
+
+FLUSH_SECONDS: Final = 1.0
+
+
+BODY_CAP: Final = 5 * 1024 * 1024
+
+
+_T = TypeVar("_T")
+
+
+class Store:
+    """One open api-audit database. Not thread-safe: one writer owns it (§5.2)."""
+
+    def __init__(self, db: Database, label: str, clock: Callable[[], float]) -> None:
+        self._db = db
+        self._label = label
+        self._clock = clock
+        self._last_flush = clock()
+        self._bodies: dict[str, dict[str, object]] = {}
+        self._insert_sql: dict[tuple[str, tuple[str, ...], bool, bool], str] = {}
+        self._exchanges: list[dict[str, object]] = []
+        self._findings: list[dict[str, object]] = []
+        self._closed = False
+        self._redactor = NO_SECRETS  # the run's own secrets, set by start_run
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, clock: Callable[[], float] = time.monotonic) -> Store:
+        """Open (creating if needed) and migrate the database at `path` (":memory:" too).
+
+        Refuses, without writing to it, a file that is not SQLite, a SQLite database of
+        something else, or one written by a newer api-audit.
+        """
+        label = str(path)
+        if label != ":memory:":
+            check_file(Path(path))
+        try:
+            db = Database(label, execute_plugins=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {label}: {exc}") from exc
+        try:
+            # First: every step below may wait for another process (the WAL switch and
+            # the migrations take locks), and must wait, not fail with "database is locked".
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            check_ours(db, label)  # before anything is written to someone else's file
+            enable_wal(db)
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            migrate(db, label)
+        except StoreError:
+            db.close()
+            raise
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(f"cannot use database {label}: {exc}") from exc
+        return cls(db, label, clock)
+
+    @property
+    def db(self) -> Database:
+        """The underlying sqlite-utils database, for read-only inspection (tests look at the
+        schema, pragmas and raw rows through it); writes go through the methods above."""
+        return self._db
+
+    # -- writing -------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        *,
+        catalogue: Catalogue,
+        methodology: Methodology,
+        tool_version: str,
+        options: Mapping[str, object],
+    ) -> RunInfo:
+        """Record a new run as `running` and return it.
+
+        From here on, every value the catalogue holds as a secret (redact.py, rule 3) is
+        redacted from what this store writes, wherever a server echoes it.
+        """
+        self._redactor = Redactor(catalogue_secrets(catalogue))
+        row = {
+            "started_at": now(),
+            "finished_at": None,
+            "status": "running",
+            "tool_version": tool_version,
+            "rubric_version": methodology.rubric.methodology_version,
+            "methodology_sha256": methodology.sha256,
+            "catalogue_sha256": catalogue.sha256,
+            "catalogue_source": self._redactor.text(catalogue.source),
+            "options": dumps(redact_options(options, self._redactor)),
+        }
+        row = storable(row)  # a catalogue path can carry undecodable (surrogate) bytes
+        table = self._guard(lambda: self._db.table("runs").insert(row, alter=False))
+        return self.run_info(_require(table.last_rowid))
+
+    def save_systems(self, run_id: int, systems: Sequence[System]) -> None:
+        """Record the catalogue as this run saw it (written at once, replacing).
+
+        Kept: what scoring and rendering need (ids, names, service areas, fetchable
+        endpoints, the council of an expanded instance, and the claims the ladder and
+        claimed-vs-observed read: protocols, standards, attestations, replies). The rest
+        (sources, notes, instances) lives in the catalogue file whose hash the run records.
+        """
+        rows = [
+            {
+                "run_id": run_id,
+                "system_id": s.id,
+                "vendor_id": s.vendor_id,
+                "vendor_name": s.vendor_name,
+                "name": s.name,
+                "service_areas": dumps(list(s.service_areas)),
+                "endpoints": dumps({k: self._redactor.url(v) for k, v in s.endpoints.items()}),
+                "council": s.council,
+                "protocols": dumps(list(s.protocols)),
+                "standards": dumps(list(s.standards)),
+                "attestations": dumps([attestation_row(a, self._redactor) for a in s.attestations]),
+                "replies": dumps([reply_row(r, self._redactor) for r in s.replies]),
+            }
+            for s in systems
+        ]
+        self._guard(lambda: self._insert("systems", rows, replace=True))
+
+    def add_exchange(self, run_id: int, exchange: Exchange) -> None:
+        """Buffer one exchange (and its body); a later one for the same request replaces it."""
+        redactor = self._redactor
+        body = redactor.body(exchange.body)
+        body_sha = hashlib.sha256(body).hexdigest() if body else None
+        if body_sha and body_sha not in self._bodies:
+            stored = body[:BODY_CAP]
+            self._bodies[body_sha] = {
+                "sha256": body_sha,
+                "size": len(body),
+                "stored_size": len(stored),
+                "truncated": int(len(stored) < len(body)),
+                "compression": "zlib",
+                "content": zlib.compress(stored),
+            }
+        request = exchange.request
+        self._exchanges.append(
+            {
+                "run_id": run_id,
+                "request_key": redactor.request_key(request.key),
+                "method": request.method,
+                "url": redactor.url(request.url),
+                "accept": request.accept,
+                "final_url": redactor.url(exchange.final_url),
+                "status": exchange.status,
+                "headers": dumps([list(h) for h in redactor.headers(exchange.headers)]),
+                "redirects": dumps([hop_row(h, redactor) for h in exchange.redirects]),
+                "elapsed_ms": exchange.elapsed_ms,
+                "error": exchange.error,
+                "error_detail": redactor.text(exchange.error_detail),
+                "body_sha256": body_sha,
+                "body_size": len(body),
+                "started_at": exchange.started_at,
+                "tls_version": exchange.tls_version,
+            }
+        )
+        self._maybe_flush()
+
+    def add_finding(self, run_id: int, finding: Finding) -> None:
+        """Buffer one finding; a later one for the same system and probe replaces it."""
+        redactor = self._redactor
+        self._findings.append(
+            {
+                "run_id": run_id,
+                "system_id": finding.system_id,
+                "probe_id": finding.probe_id,
+                "criterion": finding.criterion,
+                "weight": finding.weight,
+                "credit": finding.credit,
+                "outcome": finding.outcome,
+                "message": redactor.text(finding.message),
+                "evidence": dumps([redactor.request_key(k) for k in finding.evidence]),
+                "observed": int(finding.observed),
+                "basis": finding.basis,
+                "source": redactor.url(finding.source) if finding.source else None,
+                "seen": finding.seen,
+                "sign_in": finding.sign_in,
+            }
+        )
+        self._maybe_flush()
+
+    def flush(self) -> None:
+        """Write everything buffered in one transaction."""
+        if not (self._bodies or self._exchanges or self._findings):
+            self._last_flush = self._clock()
+            return
+
+        def write() -> None:
+            with self._db.atomic():
+                # bodies first: exchanges.body_sha256 references them
+                self._insert("bodies", list(self._bodies.values()), ignore=True)
+                self._insert("exchanges", self._exchanges, replace=True)
+                self._insert("findings", self._findings, replace=True)
+
+        # On failure the buffers are kept, so a retry (e.g. after a lock) loses nothing;
+        # batches written before stay written (each flush is its own transaction).
+        self._guard(write)
+        self._bodies, self._exchanges, self._findings = {}, [], []
+        self._last_flush = self._clock()
+
+    def finish_run(self, run_id: int, status: str = "complete") -> None:
+        """Flush, then mark the run finished with `status` (complete or interrupted).
+
+        A run whose last batch cannot be written is marked `interrupted`, never left
+        `running`: what was written before stays, `run --resume` can fetch the rest, and
+        the write error is raised after the mark.
+        """
+        if status not in RUN_STATUSES:
+            raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
+        try:
+            self.flush()
+        except StoreError:
+            self._bodies, self._exchanges, self._findings = {}, [], []  # not retried on close
+            with contextlib.suppress(StoreError):
+                self._mark_finished(run_id, "interrupted")
+            raise
+        self._mark_finished(run_id, status)
+
+    def _mark_finished(self, run_id: int, status: str) -> None:
+        cursor = self._write(
+            "UPDATE runs SET finished_at = ?, status = ? WHERE id = ?",
+            [now(), status, run_id],
+        )
+        if cursor.rowcount == 0:
+            raise self._no_run(run_id)
+
+    def close(self) -> None:
+        """Flush, fold the WAL back into the file (§5.4: copy-safe), and close."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+            self._guard(lambda: self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        finally:
+            self._closed = True
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.close()
+        except StoreError:
+            if exc is None:
+                raise
+            # the exception already in flight is the one worth seeing
+
+    # -- reading -------------------------------------------------------------------------
+
+    def latest_run_id(self, status: str | None = None) -> int | None:
+        """The newest run, whatever its status (or the newest with `status`)."""
+        if status is None:
+            (row,) = self._read("SELECT max(id) AS id FROM runs")
+        else:
+            (row,) = self._read("SELECT max(id) AS id FROM runs WHERE status = ?", [status])
+        return None if row["id"] is None else int(row["id"])
+
+    def run_info(self, run_id: int) -> RunInfo:
+        rows = self._read("SELECT * FROM runs WHERE id = ?", [run_id])
+        if not rows:
+            raise self._no_run(run_id)
+        return self._mapped("runs", f"run {run_id}", run_from_row, rows[0])
+
+    def systems(self, run_id: int) -> list[System]:
+        """The catalogue as the run saw it, in the order it was saved."""
+        rows = self._read("SELECT * FROM systems WHERE run_id = ? ORDER BY rowid", [run_id])
+        return [
+            self._mapped(
+                "systems", f"run {run_id}, system {row['system_id']!r}", system_from_row, row
+            )
+            for row in rows
+        ]
+
+    def findings(self, run_id: int, system_id: str | None = None) -> list[Finding]:
+        """The run's findings (or one system's), by system then probe."""
+        sql = "SELECT * FROM findings WHERE run_id = ?"
+        params: list[object] = [run_id]
+        if system_id is not None:
+            sql += " AND system_id = ?"
+            params.append(system_id)
+        rows = self._read(sql + " ORDER BY system_id, probe_id", params)
+        return [self._finding(row) for row in rows]
+
+    def findings_by_system(self, run_id: int) -> Iterator[tuple[str, list[Finding]]]:
+        """The run's findings one system at a time, read as they are consumed, so scoring a
+        large run never holds every finding at once."""
+        rows = self._guard(
+            lambda: self._db.query(
+                "SELECT * FROM findings WHERE run_id = ? ORDER BY system_id, probe_id", [run_id]
+            )
+        )
+        try:
+            for system_id, group in itertools.groupby(rows, key=lambda row: row["system_id"]):
+                yield system_id, [self._finding(row) for row in group]
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read findings from {self._label}: {exc}") from None
+
+    def exchanges(self, run_id: int) -> list[Exchange]:
+        """The run's exchanges in the order they were written, bodies joined back."""
+        rows = self._read(
+            "SELECT e.*, b.content, b.compression FROM exchanges e"
+            " LEFT JOIN bodies b ON b.sha256 = e.body_sha256"
+            " WHERE e.run_id = ? ORDER BY e.id",
+            [run_id],
+        )
+        return [
+            self._mapped("exchanges", f"exchange {row['id']}", exchange_from_row, row)
+            for row in rows
+        ]
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _finding(self, row: Mapping[str, Any]) -> Finding:
+        where = f"run {row['run_id']}, system {row['system_id']!r}, probe {row['probe_id']!r}"
+        return self._mapped("findings", where, finding_from_row, row)
+
+    def _mapped(
+        self,
+        table: str,
+        where: str,
+        build: Callable[[Mapping[str, Any]], _T],
+        row: Mapping[str, Any],
+    ) -> _T:
+        """`build(row)`; a cell api-audit would not have written (the database is browsed,
+        and may be edited, with Datasette or sqlite3) becomes one line naming table,
+        column and row, never an internal error later."""
+        try:
+            return build(row)
+        except cells.BadCell as exc:
+            raise StoreError(
+                f"database {self._label}: {table}.{exc.column} of {where} {exc.problem} "
+                "(api-audit did not write that: was the database edited?)"
+            ) from None
+
+    def _maybe_flush(self) -> None:
+        pending = len(self._exchanges) + len(self._findings)
+        if pending >= FLUSH_ROWS or self._clock() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def _insert(
+        self, table: str, rows: list[dict[str, Any]], *, replace: bool = False, ignore: bool = False
+    ) -> None:
+        """Insert rows built by this class: every row has the same keys, in the same order,
+        and SQLite-ready values (JSON already encoded). One prepared statement, executemany:
+        sqlite-utils' insert_all re-derives the columns and inspects every value of every
+        row, which cost ~10% of a whole audit's CPU (bench/README.md, profile). An unknown
+        column is an error, never a new one: the schema belongs to the migrations."""
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        key = (table, columns, replace, ignore)
+        sql = self._insert_sql.get(key)
+        if sql is None:
+            verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE" if ignore else "INSERT"
+            names = ", ".join(f'"{c}"' for c in columns)
+            marks = ", ".join("?" for _ in columns)
+            sql = self._insert_sql[key] = f'{verb} INTO "{table}" ({names}) VALUES ({marks})'
+        values = itemgetter(*columns)  # a tuple per row (the tables have many columns)
+        try:
+            with self._db.atomic():  # committed here, or with the caller's transaction
+                self._db.conn.executemany(sql, [values(row) for row in rows])
+        except UnicodeEncodeError:
+            # Some vendor text has no UTF-8 form (a lone surrogate): the batch was rolled
+            # back to its savepoint; write it again with such characters replaced. Checking
+            # every value up front would cost every batch what only a hostile one needs.
+            with self._db.atomic():
+                self._db.conn.executemany(sql, [values(storable(row)) for row in rows])
+
+    def _write(self, sql: str, params: Sequence[object]) -> sqlite3.Cursor:
+        return self._guard(lambda: self._db.execute(sql, params))
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+        return self._guard(lambda: list(self._db.query(sql, params)))
+
+    def _guard(self, action: Callable[[], _T]) -> _T:
+        if self._closed:
+            raise StoreError(f"database {self._label} is closed")
+        try:
+            return action()
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self._label}: {exc}") from exc
+
+    def _no_run(self, run_id: int) -> StoreError:
+        return StoreError(f"no run {run_id} in {self._label}")
+
+
+def _require(value: int | None) -> int:
+    if value is None:
+        raise StoreError("the database did not return a row id")
+    return value

@@ -1,0 +1,176 @@
+"""The schema, as an append-only list of migrations; never edit one that has shipped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from api_audit.models import (
+    SIGN_INS,
+    SignIn,
+)
+
+MIGRATIONS = Migrations("api-audit")
+
+
+KNOWN_MIGRATIONS: set[str] = set()
+
+
+def _migration(name: str) -> Callable[[Callable[[Database], None]], Callable[[Database], None]]:
+    """Register an append-only migration. Never edit or reorder one that has shipped."""
+    KNOWN_MIGRATIONS.add(name)
+    return MIGRATIONS(name=name)
+
+
+@_migration("0001_initial")
+def _m0001_initial(db: Database) -> None:
+    for statement in _SCHEMA_0001:
+        db.execute(statement)
+
+
+_SCHEMA_0001 = (
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+            CHECK (status IN ('running', 'complete', 'interrupted')),
+        tool_version TEXT NOT NULL,
+        rubric_version TEXT NOT NULL,
+        methodology_sha256 TEXT NOT NULL,
+        catalogue_sha256 TEXT NOT NULL,
+        catalogue_source TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}'
+    )
+    """,
+    """
+    CREATE TABLE systems (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        system_id TEXT NOT NULL,
+        vendor_id TEXT NOT NULL,
+        vendor_name TEXT NOT NULL,
+        name TEXT NOT NULL,
+        service_areas TEXT NOT NULL DEFAULT '[]',
+        endpoints TEXT NOT NULL DEFAULT '{}',
+        council TEXT,
+        PRIMARY KEY (run_id, system_id)
+    )
+    """,
+    """
+    CREATE TABLE bodies (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        stored_size INTEGER NOT NULL,
+        truncated INTEGER NOT NULL DEFAULT 0,
+        compression TEXT NOT NULL DEFAULT 'zlib',
+        content BLOB NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE exchanges (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        request_key TEXT NOT NULL,
+        method TEXT NOT NULL,
+        url TEXT NOT NULL,
+        accept TEXT,
+        final_url TEXT NOT NULL,
+        status INTEGER,
+        headers TEXT NOT NULL DEFAULT '[]',
+        redirects TEXT NOT NULL DEFAULT '[]',
+        elapsed_ms REAL NOT NULL DEFAULT 0,
+        error TEXT,
+        error_detail TEXT NOT NULL DEFAULT '',
+        body_sha256 TEXT REFERENCES bodies(sha256),
+        body_size INTEGER NOT NULL DEFAULT 0,
+        started_at TEXT NOT NULL DEFAULT ''
+    )
+    """,
+    "CREATE UNIQUE INDEX idx_exchanges_run_request ON exchanges (run_id, request_key)",
+    "CREATE INDEX idx_exchanges_body ON exchanges (body_sha256)",
+    """
+    CREATE TABLE findings (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        system_id TEXT NOT NULL,
+        probe_id TEXT NOT NULL,
+        criterion TEXT NOT NULL,
+        weight REAL NOT NULL,
+        credit REAL NOT NULL DEFAULT 1.0,
+        outcome TEXT NOT NULL
+            CHECK (outcome IN ('pass', 'fail', 'inconclusive', 'not_applicable')),
+        message TEXT NOT NULL DEFAULT '',
+        evidence TEXT NOT NULL DEFAULT '[]',
+        observed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, system_id, probe_id)
+    )
+    """,
+    "CREATE INDEX idx_findings_run_probe ON findings (run_id, probe_id)",
+)
+
+
+@_migration("0002_attestations_and_claims")
+def _m0002_attestations_and_claims(db: Database) -> None:
+    for statement in _SCHEMA_0002:
+        db.execute(statement)
+
+
+# Findings learn where a verdict came from: a probe's observation or a catalogue
+# attestation (with its source and date). Systems keep the catalogue's claims the run saw
+# (JSON lists), so the ladder and claimed-vs-observed can be recomputed from the database.
+_SCHEMA_0002 = (
+    "ALTER TABLE findings ADD COLUMN basis TEXT NOT NULL DEFAULT 'observed'"
+    " CHECK (basis IN ('observed', 'attested'))",
+    "ALTER TABLE findings ADD COLUMN source TEXT",
+    "ALTER TABLE findings ADD COLUMN seen TEXT",
+    "ALTER TABLE systems ADD COLUMN protocols TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE systems ADD COLUMN standards TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE systems ADD COLUMN attestations TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE systems ADD COLUMN replies TEXT NOT NULL DEFAULT '[]'",
+)
+
+
+@_migration("0003_exchange_tls_version")
+def _m0003_exchange_tls_version(db: Database) -> None:
+    # The TLS version each response came over ("TLSv1.3"), NULL over plain http or when
+    # not known, so a rescore judges the tls_version probe on what was stored.
+    db.execute("ALTER TABLE exchanges ADD COLUMN tls_version TEXT")
+
+
+@_migration("0004_finding_sign_in")
+def _m0004_finding_sign_in(db: Database) -> None:
+    # Why a failure is a login wall (models.SignIn), so the ladder reads a field instead of
+    # the finding's wording. Runs stored before carry no field: their reason is read once,
+    # here, from the messages api-audit wrote then (the wording of methodology 2026.11), so
+    # rescoring an old run places it on the ladder exactly as before.
+    db.execute(
+        "ALTER TABLE findings ADD COLUMN sign_in TEXT"
+        f" CHECK (sign_in IS NULL OR sign_in IN ({', '.join(repr(w) for w in SIGN_INS)}))"
+    )
+    rows = db.execute(
+        "SELECT rowid, message FROM findings WHERE outcome = 'fail' AND basis = 'observed'"
+    ).fetchall()
+    for rowid, message in rows:
+        reason = _sign_in_of_2026_11_message(message)
+        if reason is not None:
+            db.execute("UPDATE findings SET sign_in = ? WHERE rowid = ?", [reason, rowid])
+
+
+# The sign-in wording of methodology 2026.11's messages ("at <path>: " first when a probe
+# tried several paths), for migration 0004 only: new findings carry the reason itself.
+_SIGN_IN_WORDING_2026_11: tuple[tuple[str, SignIn], ...] = (
+    (r"\d{3}\b[^:;]*: needs an account", "status"),
+    (r"redirected to a sign-in page at ", "redirect"),
+    (r"the page is a sign-in page\b", "sign_in_url"),
+    (r"the page is a sign-in form\b", "password_form"),
+)
+
+
+def _sign_in_of_2026_11_message(message: str) -> SignIn | None:
+    for pattern, reason in _SIGN_IN_WORDING_2026_11:
+        if re.match(rf"(?:at \S+: )?{pattern}", message):
+            return reason
+    return None

@@ -1,0 +1,184 @@
+"""Rows and values: what the store writes for each value, and each value read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+from collections.abc import Mapping
+from typing import Any, Final
+
+from api_audit.models import (
+    BASES,
+    CRITERIA,
+    EXCHANGE_ERRORS,
+    OUTCOMES,
+    SIGN_INS,
+    Attestation,
+    Exchange,
+    FetchRequest,
+    Finding,
+    Hop,
+    Reply,
+    RunInfo,
+    System,
+)
+from api_audit.redact import (
+    Redactor,
+)
+from api_audit.store import cells
+
+RUN_STATUSES: Final = ("running", "complete", "interrupted")
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def attestation_row(attestation: Attestation, redactor: Redactor) -> dict[str, object]:
+    return {
+        "claim": attestation.claim,
+        "value": attestation.value,
+        "source": redactor.url(attestation.source),
+        "seen": attestation.seen.isoformat(),
+        "quote": attestation.quote,
+        "note": attestation.note,
+    }
+
+
+def _attestation(row: Mapping[str, Any]) -> Attestation:
+    value = row.get("value")
+    if not isinstance(value, bool | str):
+        raise cells.BadCell("value", "should be true, false or text")
+    return Attestation(
+        claim=cells.text(row, "claim"),
+        value=value,
+        source=cells.text(row, "source"),
+        seen=_date(row, "seen"),
+        quote=cells.optional_text(row, "quote"),
+        note=cells.optional_text(row, "note"),
+    )
+
+
+def reply_row(reply: Reply, redactor: Redactor) -> dict[str, object]:
+    return {
+        "date": reply.date.isoformat(),
+        "text": reply.text,
+        "about": reply.about,
+        "source": redactor.url(reply.source) if reply.source else None,
+    }
+
+
+def _reply(row: Mapping[str, Any]) -> Reply:
+    return Reply(
+        date=_date(row, "date"),
+        text=cells.text(row, "text"),
+        about=cells.optional_text(row, "about"),
+        source=cells.optional_text(row, "source"),
+    )
+
+
+def hop_row(hop: Hop, redactor: Redactor) -> dict[str, object]:
+    return {
+        "status": hop.status,
+        "url": redactor.url(hop.url),
+        "location": redactor.text(hop.location),
+    }
+
+
+def decompress(content: bytes | None, compression: str | None) -> bytes:
+    if content is None:
+        return b""
+    if compression != "zlib":
+        raise cells.BadCell("body_sha256", f"names a body of unknown compression {compression!r}")
+    try:
+        return zlib.decompress(content)
+    except (zlib.error, TypeError) as exc:
+        raise cells.BadCell("body_sha256", f"names a body that is not zlib data ({exc})") from None
+
+
+def _date(row: Mapping[str, Any], column: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(cells.text(row, column))
+    except ValueError:
+        raise cells.BadCell(column, "should be a date, YYYY-MM-DD") from None
+
+
+def run_from_row(row: Mapping[str, Any]) -> RunInfo:
+    return RunInfo(
+        id=row["id"],
+        started_at=cells.text(row, "started_at"),
+        finished_at=cells.optional_text(row, "finished_at"),
+        tool_version=cells.text(row, "tool_version"),
+        rubric_version=cells.text(row, "rubric_version"),
+        methodology_sha256=cells.text(row, "methodology_sha256"),
+        catalogue_sha256=cells.text(row, "catalogue_sha256"),
+        catalogue_source=cells.text(row, "catalogue_source"),
+        status=cells.one_of(row, "status", RUN_STATUSES),
+        options=cells.json_object(row, "options"),
+    )
+
+
+def system_from_row(row: Mapping[str, Any]) -> System:
+    return System(
+        id=cells.text(row, "system_id"),
+        name=cells.text(row, "name"),
+        vendor_id=cells.text(row, "vendor_id"),
+        vendor_name=cells.text(row, "vendor_name"),
+        service_areas=cells.json_strings(row, "service_areas"),
+        endpoints=cells.json_string_map(row, "endpoints"),
+        protocols=cells.json_strings(row, "protocols"),
+        standards=cells.json_strings(row, "standards"),
+        attestations=cells.json_records(row, "attestations", _attestation),
+        replies=cells.json_records(row, "replies", _reply),
+        council=cells.optional_text(row, "council"),
+    )
+
+
+def finding_from_row(row: Mapping[str, Any]) -> Finding:
+    return Finding(
+        system_id=cells.text(row, "system_id"),
+        probe_id=cells.text(row, "probe_id"),
+        criterion=cells.one_of(row, "criterion", CRITERIA),
+        weight=cells.number(row, "weight"),
+        outcome=cells.one_of(row, "outcome", OUTCOMES),
+        message=cells.text(row, "message"),
+        evidence=cells.json_strings(row, "evidence"),
+        observed=bool(row["observed"]),
+        credit=cells.number(row, "credit"),
+        basis=cells.one_of(row, "basis", BASES),
+        source=cells.optional_text(row, "source"),
+        seen=cells.optional_text(row, "seen"),
+        sign_in=cells.optional_one_of(row, "sign_in", SIGN_INS),
+    )
+
+
+def exchange_from_row(row: Mapping[str, Any]) -> Exchange:
+    return Exchange(
+        request=FetchRequest(
+            url=cells.text(row, "url"),
+            method=cells.one_of(row, "method", ("GET", "HEAD")),
+            accept=cells.optional_text(row, "accept"),
+        ),
+        final_url=cells.text(row, "final_url"),
+        status=cells.optional_integer(row, "status"),
+        headers=cells.json_pairs(row, "headers"),
+        body=decompress(row["content"], row["compression"]),
+        redirects=cells.json_records(row, "redirects", _hop),
+        elapsed_ms=cells.number(row, "elapsed_ms"),
+        error=cells.one_of(row, "error", (*EXCHANGE_ERRORS, None)),
+        error_detail=cells.text(row, "error_detail"),
+        started_at=cells.text(row, "started_at"),
+        tls_version=cells.optional_text(row, "tls_version"),
+    )
+
+
+def _hop(row: Mapping[str, Any]) -> Hop:
+    status = cells.optional_integer(row, "status")
+    if status is None:
+        raise cells.BadCell("status", "should be a whole number, not null")
+    return Hop(status=status, url=cells.text(row, "url"), location=cells.text(row, "location"))

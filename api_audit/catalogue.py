@@ -20,7 +20,6 @@ then an endpoint with placeholders cannot be fetched, so it is kept out of
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import math
 import re
@@ -32,6 +31,17 @@ from urllib.parse import urlsplit
 
 from api_audit.councils import CouncilRegister, describe, load_register
 from api_audit.errors import CatalogueError, Problem, UsageError
+from api_audit.loading import (
+    LocatedValidator,
+    PathKey,
+    YamlDocument,
+    YamlLoadError,
+    close_match,
+    did_you_mean,
+    in_file_order,
+    load_yaml_bytes,
+    read_yaml_file,
+)
 from api_audit.models import (
     CLAIMS,
     ENDPOINT_KINDS,
@@ -49,13 +59,6 @@ from api_audit.models import (
     Vendor,
 )
 from api_audit.redact import redact_text
-from api_audit.yamlfile import (
-    PathKey,
-    YamlDocument,
-    YamlLoadError,
-    load_yaml_bytes,
-    read_yaml_file,
-)
 
 SCHEMA_VERSION = 1
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -153,28 +156,19 @@ def parse_catalogue(raw: bytes, source: str = "<catalogue>") -> Catalogue:
             Problem(source, 0, 0, f"internal error while validating ({exc!r}); please report it")
         )
     if checker.problems or vendors is None:
-        raise CatalogueError(_in_file_order(checker.problems))
+        raise CatalogueError(in_file_order(checker.problems))
     digest = hashlib.sha256(raw).hexdigest()
     return Catalogue(SCHEMA_VERSION, vendors, source, digest, tuple(checker.warnings))
 
 
-def _in_file_order(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.line, p.column))
-
-
-class _Checker:
+class _Checker(LocatedValidator):
     """Walks the YAML data once, collecting problems and building the models."""
 
     def __init__(self, doc: YamlDocument, register: CouncilRegister) -> None:
-        self.doc = doc
+        super().__init__(doc)
         self.register = register
-        self.problems: list[Problem] = []
-        self.warnings: list[Problem] = []
         self.vendor_ids: dict[str, PathKey] = {}
         self.system_ids: dict[str, PathKey] = {}
-
-    def error(self, at: PathKey, message: str, *, key: bool = False) -> None:
-        self.problems.append(self.doc.problem(at, message, key=key))
 
     # --- the document, vendors, systems ---
 
@@ -271,7 +265,7 @@ class _Checker:
         for key, value in raw.items():
             kind = str(key)
             if kind not in ENDPOINT_KINDS:
-                hint = _did_you_mean(kind, ENDPOINT_KINDS)
+                hint = did_you_mean(kind, ENDPOINT_KINDS, listing=True)
                 self.error((*where, kind), f"unknown endpoint kind {_show(kind)}{hint}", key=True)
                 continue
             endpoint = self.endpoint(value, (*where, kind), kind)
@@ -373,7 +367,7 @@ class _Checker:
             )
             return None
         if not council.current:
-            self.warnings.append(self.doc.problem(where, self.past_authority(council)))
+            self.warn(where, self.past_authority(council))
         return council
 
     def past_authority(self, council: Council) -> str:
@@ -457,7 +451,7 @@ class _Checker:
             self.error(
                 (*at, "about"),
                 f"'about' must be a claim name or a probe id, not {_show(about)}"
-                f"{_did_you_mean(about, CLAIMS, listing=False)}",
+                f"{did_you_mean(about, CLAIMS)}",
             )
             about = None
         source = self.url(m, "source", at)
@@ -481,9 +475,10 @@ class _Checker:
             if isinstance(key, str) and key in keys.all:
                 known[key] = item
                 continue
-            guess = difflib.get_close_matches(name, keys.all, n=1) if len(name) < 100 else []
-            suggested.update(guess)
-            hint = _did_you_mean(name, keys.all)
+            guess = close_match(name, keys.all)
+            if guess is not None:
+                suggested.add(guess)
+            hint = did_you_mean(name, keys.all, listing=True)
             self.error((*at, name), f"unknown key {_show(name)} in {what}{hint}", key=True)
         for name in keys.required:
             if name not in known and name not in suggested:
@@ -542,9 +537,6 @@ class _Checker:
             seen[value] = (*at, "id")
         return value
 
-    def line_of(self, at: PathKey) -> int:
-        return self.doc.value_marks.get(at, (0, 0))[0]
-
     def choice(
         self,
         m: Mapping[str, object],
@@ -564,7 +556,8 @@ class _Checker:
             self.error(at, f"{what} must be a string, not {_kind(value)}")
             return None
         if value not in allowed:
-            self.error(at, f"unknown {what} {_show(value)}{_did_you_mean(value, allowed)}")
+            hint = did_you_mean(value, allowed, listing=True)
+            self.error(at, f"unknown {what} {_show(value)}{hint}")
             return None
         return value
 
@@ -704,13 +697,6 @@ def _has_placeholders(url: str) -> bool:
     return PLACEHOLDER_RE.search(url) is not None
 
 
-def _did_you_mean(word: str, choices: Sequence[str], *, listing: bool = True) -> str:
-    guess = difflib.get_close_matches(word, choices, n=1) if len(word) < 100 else []
-    if guess:
-        return f" (did you mean {guess[0]!r}?)"
-    return f" (expected one of: {', '.join(choices)})" if listing else ""
-
-
 def _show(value: str, limit: int = 60) -> str:
     """A value quoted for a message: secrets redacted (a URL's password or key never reaches
     an error line), escaped like repr, shortened when long."""
@@ -819,7 +805,7 @@ def fill_placeholders(url: str, values: Mapping[str, str | None]) -> str | None:
 def _require_known(what: str, wanted: Sequence[str], known: Sequence[str]) -> None:
     for value in wanted:
         if value not in known:
-            hint = _did_you_mean(value, known, listing=what == "service area")
+            hint = did_you_mean(value, known, listing=what == "service area")
             raise UsageError(f"unknown {what} {_show(value)}{hint}")
 
 

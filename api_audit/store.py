@@ -39,7 +39,7 @@ from sqlite_utils.migrations import Migrations
 
 from api_audit import store_cells as cells
 from api_audit.errors import StoreError
-from api_audit.inputs import InputFileError, NotRegularFileError, read_regular_file
+from api_audit.loading.files import InputFileError, NotRegularFileError, read_regular_file
 from api_audit.models import (
     BASES,
     CRITERIA,

@@ -22,10 +22,15 @@ import pytest
 from api_audit.catalogue import load_catalogue
 from api_audit.cli import main
 from api_audit.errors import CatalogueError, MethodologyError, StoreError
-from api_audit.inputs import InputFileError, read_regular_file
+from api_audit.loading import (
+    MAX_BYTES,
+    InputFileError,
+    YamlLoadError,
+    load_yaml_bytes,
+    read_regular_file,
+)
 from api_audit.probes import default_probe_directory, load_methodology
 from api_audit.store import Store
-from api_audit.yamlfile import MAX_BYTES, YamlLoadError, load_yaml_bytes
 
 CATALOGUE = textwrap.dedent(
     """\

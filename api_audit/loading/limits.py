@@ -31,11 +31,14 @@ def find_breach(
     """Count nodes as they would be after alias expansion, and the depth, iteratively.
 
     A post-order walk with a memo by node identity: a shared (aliased) subtree is measured
-    once but counted every time it is used.
+    once but counted every time it is used. Its height is kept too, so a subtree that was
+    measured where it sits shallow but is also used deep still counts at its deepest use;
+    that breach is reported only when the walk finds nothing else.
     """
-    expanded: dict[int, int] = {}  # id(node) -> nodes when expanded
+    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes when expanded, height)
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
     active: set[int] = set()
+    deep_use: Breach | None = None
     while stack:
         node, depth, done = stack.pop()
         key = id(node)
@@ -44,19 +47,31 @@ def find_breach(
         children = _children(node)
         if done:
             active.discard(key)
-            total = 1 + sum(expanded[id(c)] for c in children)
+            sizes = [measured[id(c)] for c in children]
+            total = 1 + sum(count for count, _ in sizes)
             if total > max_nodes:
                 return Breach("nodes", node)
-            expanded[key] = total
+            measured[key] = (total, 1 + max((height for _, height in sizes), default=0))
             continue
-        if key in expanded:
+        if key in measured:
+            deep_use = deep_use or _deep_use(node, depth, measured[key][1], max_depth)
             continue
         if key in active:
             return Breach("cycle", node)
         active.add(key)
         stack.append((node, depth, True))
-        stack.extend((c, depth + 1, False) for c in children if id(c) not in expanded)
-    return None
+        for child in children:
+            if id(child) in measured:
+                found = _deep_use(child, depth + 1, measured[id(child)][1], max_depth)
+                deep_use = deep_use or found
+            else:
+                stack.append((child, depth + 1, False))
+    return deep_use
+
+
+def _deep_use(node: yaml.Node, depth: int, height: int, max_depth: int) -> Breach | None:
+    """A measured subtree used again at `depth`: too deep when its leaves pass the limit."""
+    return Breach("depth", node) if depth + height - 1 > max_depth else None
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

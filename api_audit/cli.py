@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from api_audit import __version__
 from api_audit.audit import AuditResult, run_audit
 from api_audit.catalogue import catalogue_json_schema, load_catalogue, select_systems
+from api_audit.catalogue.renewals import renewal_rows, upcoming_renewals
 from api_audit.demo.market import serve_market
 from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError, Interrupted
 from api_audit.evaluate import run_example
@@ -37,7 +38,6 @@ from api_audit.render.probe_docs import probe_detail, probe_summary, probe_to_di
 from api_audit.render.renewals import renewals_table
 from api_audit.render.scorecard import print_scorecard
 from api_audit.render.text import escape_controls, escape_json_text
-from api_audit.renewals import renewal_rows, upcoming_renewals
 from api_audit.scoring import score_grouped
 from api_audit.signals import stop_signals_raise
 from api_audit.store import Store

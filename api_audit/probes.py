@@ -17,7 +17,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal, cast
 
-from api_audit.catalogue import PROBE_ID_RE, PROBE_ID_RULE
+from api_audit.catalogue.rules import PROBE_ID_RE, PROBE_ID_RULE
 from api_audit.errors import MethodologyError, Problem
 from api_audit.loading import (
     LocatedValidator,

@@ -1,4 +1,4 @@
-"""vendors.yaml → Catalogue, validated, with file:line:col errors.
+"""vendors.yaml -> Catalogue, validated, with file:line:col errors.
 
 `load_catalogue` reports every problem in the file at once (`CatalogueError.problems`),
 each located at the key or value it is about. Any YAML that parses but has the wrong
@@ -12,9 +12,6 @@ council's GSS and registry codes). They are filled only when a system is expande
 one council's instance (`select_systems(..., council=...)`, `expand_instance`); until
 then an endpoint with placeholders cannot be fetched, so it is kept out of
 `System.endpoints` and stays only in `System.endpoint_evidence`.
-
-`catalogue_json_schema()` describes the same keys and vocabularies as a JSON Schema
-(draft 2020-12); docs/vendors.schema.json is its committed copy, for editors.
 """
 
 from __future__ import annotations
@@ -24,13 +21,32 @@ import hashlib
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
-from urllib.parse import urlsplit
 
-from api_audit.councils import CouncilRegister, describe, load_register
-from api_audit.errors import CatalogueError, Problem, UsageError
+from api_audit.catalogue.councils import CouncilRegister, describe, load_register
+from api_audit.catalogue.rules import (
+    ATTESTATION_KEYS,
+    CATALOGUE_KEYS,
+    COMPANIES_HOUSE_RE,
+    DATE_RE,
+    ENDPOINT_KEYS,
+    INSTANCE_KEYS,
+    INSTANCE_SLUG_RE,
+    INSTANCE_SLUG_RULE,
+    MAX_SHORT_VALUE,
+    PLACEHOLDER_RE,
+    PROBE_ID_RE,
+    REPLY_KEYS,
+    SCHEMA_VERSION,
+    SLUG_RE,
+    SLUG_RULE,
+    SYSTEM_KEYS,
+    VENDOR_KEYS,
+    Keys,
+    has_placeholders,
+    url_problem,
+)
+from api_audit.errors import CatalogueError, Problem
 from api_audit.loading import (
     LocatedValidator,
     PathKey,
@@ -42,6 +58,7 @@ from api_audit.loading import (
     load_yaml_bytes,
     read_yaml_file,
 )
+from api_audit.loading.wording import kind_of, quoted
 from api_audit.models import (
     CLAIMS,
     ENDPOINT_KINDS,
@@ -58,65 +75,6 @@ from api_audit.models import (
     System,
     Vendor,
 )
-from api_audit.redact import redact_text
-
-SCHEMA_VERSION = 1
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-# An instance slug is a host label or path segment: dots and underscores allowed, no '/'.
-INSTANCE_SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-PROBE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-# Eight characters: two digits or a prefix such as SC, NI, OC; then six digits.
-COMPANIES_HOUSE_RE = re.compile(r"^[A-Z0-9]{2}[0-9]{6}$")
-DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-PLACEHOLDERS = ("slug", "gss", "code")
-PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
-MAX_SHORT_VALUE = 120  # an attestation's string value is a word or phrase, not prose
-
-
-class Keys(NamedTuple):
-    """The keys one kind of mapping may have."""
-
-    required: tuple[str, ...]
-    optional: tuple[str, ...] = ()
-
-    @property
-    def all(self) -> tuple[str, ...]:
-        return self.required + self.optional
-
-
-CATALOGUE_KEYS = Keys(("schema_version", "vendors"))
-VENDOR_KEYS = Keys(("id", "name", "systems"), ("website", "companies_house", "notes"))
-SYSTEM_KEYS = Keys(
-    ("id", "name", "service_areas"),
-    (
-        "endpoints",
-        "protocols",
-        "standards",
-        "evidence",
-        "sources",
-        "notes",
-        "url_template",
-        "instances",
-        "attestations",
-        "replies",
-    ),
-)
-ENDPOINT_KEYS = Keys(("url",), ("evidence", "source", "note"))
-INSTANCE_KEYS = Keys(
-    ("council",),
-    (
-        "slug",
-        "url",
-        "endpoints",
-        "contract_start",
-        "contract_end",
-        "annual_value",
-        "source",
-        "notes",
-    ),
-)
-ATTESTATION_KEYS = Keys(("claim", "value", "source", "seen"), ("quote", "note"))
-REPLY_KEYS = Keys(("date", "text"), ("about", "source"))
 
 # Said after "X is missing required key 'k'" where the bare key name is not enough.
 _MISSING_HINTS = {
@@ -125,9 +83,6 @@ _MISSING_HINTS = {
     ("reply", "date"): "the date of the supplier's reply, YYYY-MM-DD",
     ("instance", "council"): "a GSS code such as E09000012 or a code such as HCK",
 }
-
-
-# --- loading -----------------------------------------------------------------------------
 
 
 def load_catalogue(path: str | Path) -> Catalogue:
@@ -178,7 +133,7 @@ class _Checker(LocatedValidator):
             self.error(
                 (),
                 "the catalogue must be a mapping with 'schema_version' and 'vendors', "
-                f"not {_kind(data)}",
+                f"not {kind_of(data)}",
             )
             return None
         top = self.mapping(data, (), "catalogue", CATALOGUE_KEYS)
@@ -193,7 +148,7 @@ class _Checker(LocatedValidator):
             return
         value = top["schema_version"]
         if not isinstance(value, int) or isinstance(value, bool):
-            self.error(("schema_version",), f"'schema_version' must be 1, not {_kind(value)}")
+            self.error(("schema_version",), f"'schema_version' must be 1, not {kind_of(value)}")
         elif value != SCHEMA_VERSION:
             self.error(
                 ("schema_version",),
@@ -236,7 +191,7 @@ class _Checker(LocatedValidator):
             vendor_id=vendor_id,
             vendor_name=vendor_name,
             service_areas=areas or (),
-            endpoints={k: e.url for k, e in endpoints.items() if not _has_placeholders(e.url)},
+            endpoints={k: e.url for k, e in endpoints.items() if not has_placeholders(e.url)},
             endpoint_evidence=endpoints,
             protocols=self.words(m, "protocols", at, PROTOCOLS, "protocol") or (),
             standards=self.words(m, "standards", at, STANDARDS, "standard") or (),
@@ -259,14 +214,14 @@ class _Checker(LocatedValidator):
         where = (*at, "endpoints")
         raw = m["endpoints"]
         if not isinstance(raw, dict):
-            self.error(where, f"'endpoints' must be a mapping of kind to URL, not {_kind(raw)}")
+            self.error(where, f"'endpoints' must be a mapping of kind to URL, not {kind_of(raw)}")
             return {}
         found: dict[str, EndpointEvidence] = {}
         for key, value in raw.items():
             kind = str(key)
             if kind not in ENDPOINT_KINDS:
                 hint = did_you_mean(kind, ENDPOINT_KINDS, listing=True)
-                self.error((*where, kind), f"unknown endpoint kind {_show(kind)}{hint}", key=True)
+                self.error((*where, kind), f"unknown endpoint kind {quoted(kind)}{hint}", key=True)
                 continue
             endpoint = self.endpoint(value, (*where, kind), kind)
             if endpoint is not None:
@@ -280,7 +235,7 @@ class _Checker(LocatedValidator):
         if not isinstance(value, dict):
             self.error(
                 at,
-                f"endpoint '{kind}' must be a URL or a mapping with 'url', not {_kind(value)}",
+                f"endpoint '{kind}' must be a URL or a mapping with 'url', not {kind_of(value)}",
             )
             return None
         m = self.mapping(value, at, f"endpoint '{kind}'", ENDPOINT_KEYS)
@@ -336,7 +291,7 @@ class _Checker(LocatedValidator):
         instance = Instance(
             council=council.key if council else "",
             code=council.code if council else "",
-            slug=self.patterned(m, "slug", at, INSTANCE_SLUG_RE, _INSTANCE_SLUG_RULE),
+            slug=self.patterned(m, "slug", at, INSTANCE_SLUG_RE, INSTANCE_SLUG_RULE),
             url=self.url(m, "url", at, placeholders=True),
             endpoints={kind: e.url for kind, e in endpoints.items()},
             endpoint_evidence=endpoints,
@@ -354,7 +309,7 @@ class _Checker(LocatedValidator):
         where = (*at, "council")
         value = m["council"]
         if not isinstance(value, str):
-            self.error(where, f"'council' must be a GSS or three-letter code, not {_kind(value)}")
+            self.error(where, f"'council' must be a GSS or three-letter code, not {kind_of(value)}")
             return None
         council = self.register.lookup(value)
         if council is None:
@@ -362,7 +317,7 @@ class _Checker(LocatedValidator):
             hint = f" (did you mean {describe(guess)}?)" if guess else ""
             self.error(
                 where,
-                f"unknown council {_show(value)}: not a GSS or three-letter code in the "
+                f"unknown council {quoted(value)}: not a GSS or three-letter code in the "
                 f"council register{hint}",
             )
             return None
@@ -432,7 +387,7 @@ class _Checker(LocatedValidator):
         self.error(
             (*at, "value"),
             f"'value' must be true, false or a short string (at most {MAX_SHORT_VALUE} "
-            f"characters), not {_kind(value)}",
+            f"characters), not {kind_of(value)}",
         )
         return None
 
@@ -450,7 +405,7 @@ class _Checker(LocatedValidator):
         if about is not None and about not in CLAIMS and not PROBE_ID_RE.fullmatch(about):
             self.error(
                 (*at, "about"),
-                f"'about' must be a claim name or a probe id, not {_show(about)}"
+                f"'about' must be a claim name or a probe id, not {quoted(about)}"
                 f"{did_you_mean(about, CLAIMS)}",
             )
             about = None
@@ -466,7 +421,7 @@ class _Checker(LocatedValidator):
     ) -> dict[str, object] | None:
         """The mapping's known keys; unknown and missing keys are reported."""
         if not isinstance(value, dict):
-            self.error(at, f"each {what} must be a mapping, not {_kind(value)}")
+            self.error(at, f"each {what} must be a mapping, not {kind_of(value)}")
             return None
         known: dict[str, object] = {}
         suggested: set[str] = set()
@@ -479,7 +434,7 @@ class _Checker(LocatedValidator):
             if guess is not None:
                 suggested.add(guess)
             hint = did_you_mean(name, keys.all, listing=True)
-            self.error((*at, name), f"unknown key {_show(name)} in {what}{hint}", key=True)
+            self.error((*at, name), f"unknown key {quoted(name)} in {what}{hint}", key=True)
         for name in keys.required:
             if name not in known and name not in suggested:
                 why = _MISSING_HINTS.get((what, name))
@@ -495,7 +450,7 @@ class _Checker(LocatedValidator):
         where = (*at, name)
         value = m[name]
         if not isinstance(value, list):
-            self.error(where, f"'{name}' must be a list, not {_kind(value)}")
+            self.error(where, f"'{name}' must be a list, not {kind_of(value)}")
             return []
         return [((*where, i), item) for i, item in enumerate(value)]
 
@@ -504,7 +459,7 @@ class _Checker(LocatedValidator):
             return None
         value = m[name]
         if not isinstance(value, str):
-            self.error((*at, name), f"'{name}' must be a string, not {_kind(value)}")
+            self.error((*at, name), f"'{name}' must be a string, not {kind_of(value)}")
             return None
         if not value.strip():
             self.error((*at, name), f"'{name}' must not be empty")
@@ -520,19 +475,19 @@ class _Checker(LocatedValidator):
         if value is not None and not pattern.fullmatch(value):
             tidy = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
             hint = f" (try {tidy!r})" if tidy and pattern.fullmatch(tidy) and len(tidy) < 60 else ""
-            self.error((*at, name), f"invalid {name} {_show(value)}: {rule}{hint}")
+            self.error((*at, name), f"invalid {name} {quoted(value)}: {rule}{hint}")
             return None
         return value
 
     def unique_id(
         self, m: Mapping[str, object], at: PathKey, seen: dict[str, PathKey], what: str
     ) -> str | None:
-        value = self.patterned(m, "id", at, SLUG_RE, _SLUG_RULE)
+        value = self.patterned(m, "id", at, SLUG_RE, SLUG_RULE)
         if value is None:
             return None
         if value in seen:
             line = self.line_of(seen[value])
-            self.error((*at, "id"), f"duplicate {what} id {_show(value)} (first at line {line})")
+            self.error((*at, "id"), f"duplicate {what} id {quoted(value)} (first at line {line})")
         else:
             seen[value] = (*at, "id")
         return value
@@ -553,11 +508,11 @@ class _Checker(LocatedValidator):
         self, value: object, at: PathKey, allowed: Sequence[str], what: str
     ) -> str | None:
         if not isinstance(value, str):
-            self.error(at, f"{what} must be a string, not {_kind(value)}")
+            self.error(at, f"{what} must be a string, not {kind_of(value)}")
             return None
         if value not in allowed:
             hint = did_you_mean(value, allowed, listing=True)
-            self.error(at, f"unknown {what} {_show(value)}{hint}")
+            self.error(at, f"unknown {what} {quoted(value)}{hint}")
             return None
         return value
 
@@ -571,7 +526,7 @@ class _Checker(LocatedValidator):
     ) -> tuple[str, ...] | None:
         """A list of vocabulary words (duplicates dropped); None when not a list."""
         if name in m and not isinstance(m[name], list):
-            self.error((*at, name), f"'{name}' must be a list, not {_kind(m[name])}")
+            self.error((*at, name), f"'{name}' must be a list, not {kind_of(m[name])}")
             return None
         found: dict[str, None] = {}
         for w_at, item in self.sequence(m, name, at):
@@ -589,11 +544,11 @@ class _Checker(LocatedValidator):
 
     def url_value(self, value: object, at: PathKey, *, placeholders: bool) -> str | None:
         if not isinstance(value, str):
-            self.error(at, f"a URL must be a string, not {_kind(value)}")
+            self.error(at, f"a URL must be a string, not {kind_of(value)}")
             return None
         reason = url_problem(value, placeholders=placeholders)
         if reason:
-            self.error(at, f"invalid URL {_show(value)}: {reason}")
+            self.error(at, f"invalid URL {quoted(value)}: {reason}")
             return None
         return value
 
@@ -617,9 +572,9 @@ class _Checker(LocatedValidator):
             try:
                 return dt.date.fromisoformat(value)
             except ValueError as exc:
-                self.error(where, f"invalid date {_show(value)}: {exc}")
+                self.error(where, f"invalid date {quoted(value)}: {exc}")
                 return None
-        self.error(where, f"'{name}' must be a date (YYYY-MM-DD), not {_kind(value)}")
+        self.error(where, f"'{name}' must be a date (YYYY-MM-DD), not {kind_of(value)}")
         return None
 
     def amount(self, m: Mapping[str, object], name: str, at: PathKey) -> float | None:
@@ -635,7 +590,8 @@ class _Checker(LocatedValidator):
                 return number
         self.error(
             (*at, name),
-            f"'{name}' must be a number of pounds of at least 0 (e.g. 120000), not {_kind(value)}",
+            f"'{name}' must be a number of pounds of at least 0 (e.g. 120000), "
+            f"not {kind_of(value)}",
         )
         return None
 
@@ -646,336 +602,15 @@ class _Checker(LocatedValidator):
             self.error(
                 (*at, name),
                 f"'{name}' must be quoted (e.g. \"00002065\"): unquoted, YAML reads it as "
-                f"{_kind(m[name])}",
+                f"{kind_of(m[name])}",
             )
             return None
         value = self.text(m, name, at)
         if value is not None and not COMPANIES_HOUSE_RE.fullmatch(value):
             self.error(
                 (*at, name),
-                f"invalid Companies House number {_show(value)}: expected 8 characters, "
+                f"invalid Companies House number {quoted(value)}: expected 8 characters, "
                 "such as 00002065 or SC002940",
             )
             return None
         return value
-
-
-_SLUG_RULE = "use lower-case letters, digits and '-', starting with a letter or digit"
-_INSTANCE_SLUG_RULE = "use letters, digits, '.', '-' and '_', starting with a letter or digit"
-PROBE_ID_RULE = "use lower-case letters, digits, '-' and '_', starting with a letter or digit"
-
-
-# --- small pure helpers ------------------------------------------------------------------
-
-
-def url_problem(url: str, *, placeholders: bool = False) -> str | None:  # noqa: PLR0911 - one return per rule
-    """Why `url` is not an absolute http(s) URL we may fetch, or None when it is."""
-    if any(c.isspace() for c in url) or not url.isprintable():
-        return "must not contain spaces or control characters"
-    if placeholders:
-        for name in PLACEHOLDER_RE.findall(url):
-            if name not in PLACEHOLDERS:
-                return f"unknown placeholder {{{name}}} (use {{slug}}, {{gss}} or {{code}})"
-        url = PLACEHOLDER_RE.sub("x", url)
-    if "{" in url or "}" in url:
-        return "placeholders are allowed only in endpoints, url_template and instance URLs"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        return "not a well-formed URL"
-    if parts.scheme not in ("http", "https"):
-        return "must start with http:// or https://"
-    if "@" in parts.netloc:
-        return "must not contain a user name or password"
-    if not parts.hostname:
-        return "has no host"
-    return None
-
-
-def _has_placeholders(url: str) -> bool:
-    return PLACEHOLDER_RE.search(url) is not None
-
-
-def _show(value: str, limit: int = 60) -> str:
-    """A value quoted for a message: secrets redacted (a URL's password or key never reaches
-    an error line), escaped like repr, shortened when long."""
-    value = redact_text(value)
-    shown = repr(value[:limit])
-    return shown[:-1] + "..." + shown[-1] if len(value) > limit else shown
-
-
-def _kind(value: object) -> str:  # noqa: PLR0911 - one return per YAML type
-    """How a wrong value is described: 'a list', 'a number (3)', 'null (empty)'."""
-    if value is None:
-        return "null (empty)"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, int | float):
-        text = str(value)
-        return f"a number ({text if len(text) <= 30 else text[:30] + '...'})"
-    if isinstance(value, dt.datetime | dt.date):
-        return f"a date ({value.isoformat()})"
-    if isinstance(value, str):
-        return f"a string ({_show(value)})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"a {type(value).__name__}"
-
-
-# --- filters and per-council expansion ---------------------------------------------------
-
-
-def select_systems(
-    catalogue: Catalogue,
-    *,
-    vendors: Sequence[str] = (),
-    systems: Sequence[str] = (),
-    service_areas: Sequence[str] = (),
-    council: str | None = None,
-) -> tuple[System, ...]:
-    """The systems an audit covers, in catalogue order.
-
-    Within one filter the values are alternatives (OR); different filters must all hold
-    (AND). An unknown vendor, system, service area or council raises UsageError with a
-    did-you-mean. With `council` (a GSS or registry code), only systems with an instance
-    at that council are kept, each expanded into that instance (`expand_instance`).
-    Without it, endpoints whose URLs hold placeholders are not in `System.endpoints`:
-    they cannot be fetched until a council fills them.
-    """
-    _require_known("vendor", vendors, [v.id for v in catalogue.vendors])
-    _require_known("system", systems, [s.id for s in catalogue.systems])
-    _require_known("service area", service_areas, SERVICE_AREAS)
-    chosen = [
-        s
-        for s in catalogue.systems
-        if (not vendors or s.vendor_id in vendors)
-        and (not systems or s.id in systems)
-        and (not service_areas or any(a in service_areas for a in s.service_areas))
-    ]
-    if council is None:
-        return tuple(chosen)
-    key = _council_or_usage_error(council).key
-    return tuple(expand_instance(s, i) for s in chosen for i in s.instances if i.council == key)
-
-
-def expand_instance(system: System, instance: Instance) -> System:
-    """The system as deployed at one council: id "{system}@{council}", URLs filled in.
-
-    Endpoints: the system's, with {slug}/{gss}/{code} filled from the instance; then the
-    instance's base (its `url`, else the system's `url_template` filled) as `api_base`;
-    then the instance's own `endpoints` on top. A URL left with an unfilled placeholder
-    is dropped, as it cannot be fetched.
-    """
-    gss = instance.council if instance.council != instance.code else None
-    values = {"slug": instance.slug, "gss": gss, "code": instance.code or None}
-    evidence: dict[str, EndpointEvidence] = {}
-    for kind, endpoint in system.endpoint_evidence.items():
-        filled = fill_placeholders(endpoint.url, values)
-        if filled is not None:
-            evidence[kind] = replace(endpoint, url=filled)
-    base = fill_placeholders(instance.url or system.url_template or "", values)
-    if base:
-        origin = "instance url" if instance.url else "url_template"
-        evidence["api_base"] = EndpointEvidence(base, note=f"per-council base from the {origin}")
-    for kind, endpoint in instance.endpoint_evidence.items():
-        filled = fill_placeholders(endpoint.url, values)
-        if filled is not None:
-            evidence[kind] = replace(endpoint, url=filled)
-    return replace(
-        system,
-        id=f"{system.id}@{instance.council}",
-        council=instance.council,
-        endpoints={kind: e.url for kind, e in evidence.items()},
-        endpoint_evidence=evidence,
-        instances=(instance,),
-    )
-
-
-def fill_placeholders(url: str, values: Mapping[str, str | None]) -> str | None:
-    """`url` with {name} placeholders replaced, or None when one has no value."""
-    names = PLACEHOLDER_RE.findall(url)
-    if any(not values.get(name) for name in names):
-        return None
-    return PLACEHOLDER_RE.sub(lambda match: values[match.group(1)] or "", url)
-
-
-def _require_known(what: str, wanted: Sequence[str], known: Sequence[str]) -> None:
-    for value in wanted:
-        if value not in known:
-            hint = did_you_mean(value, known, listing=what == "service area")
-            raise UsageError(f"unknown {what} {_show(value)}{hint}")
-
-
-def _council_or_usage_error(code: str) -> Council:
-    register = load_register()
-    council = register.lookup(code)
-    if council is not None:
-        return council
-    guess = register.suggest(code)
-    hint = f" (did you mean {describe(guess)}?)" if guess else ""
-    raise UsageError(
-        f"unknown council {_show(code)}: not a GSS or three-letter code in the council "
-        f"register{hint}"
-    )
-
-
-# --- JSON Schema -------------------------------------------------------------------------
-
-
-def catalogue_json_schema() -> dict[str, object]:
-    """A JSON Schema (draft 2020-12) for vendors.yaml, from the loader's own vocabularies.
-
-    Editors use it for completion and early errors; the loader stays the authority (it
-    also checks uniqueness, the council register, dates in order and URL details).
-    """
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "api-audit catalogue (vendors.yaml)",
-        "description": "UK local-government suppliers, their systems and council instances.",
-        **_object(
-            CATALOGUE_KEYS,
-            {
-                "schema_version": {"const": SCHEMA_VERSION},
-                "vendors": {"type": "array", "items": {"$ref": "#/$defs/vendor"}},
-            },
-        ),
-        "$defs": _schema_defs(),
-    }
-
-
-def _object(keys: Keys, properties: dict[str, object]) -> dict[str, object]:
-    return {
-        "type": "object",
-        "required": list(keys.required),
-        "additionalProperties": False,
-        "properties": properties,
-    }
-
-
-def _ref(name: str) -> dict[str, object]:
-    return {"$ref": f"#/$defs/{name}"}
-
-
-def _array_of(item: dict[str, object]) -> dict[str, object]:
-    return {"type": "array", "items": item}
-
-
-def _enum(values: Sequence[str]) -> dict[str, object]:
-    return {"type": "string", "enum": list(values)}
-
-
-# http(s), a host without user info, then anything without spaces (ECMA-262 syntax).
-_URL_PATTERN = r"^https?://[^\s/?#@]+([/?#]\S*)?$"
-
-
-def _schema_defs() -> dict[str, object]:
-    text = {"type": "string", "minLength": 1}
-    return {
-        "slug": {"type": "string", "pattern": SLUG_RE.pattern},
-        "url": {"type": "string", "format": "uri", "pattern": _URL_PATTERN},
-        "url_template": {
-            "type": "string",
-            "description": "An http(s) URL; may hold {slug}, {gss} and {code}.",
-            "pattern": _URL_PATTERN,
-        },
-        "date": {"type": "string", "format": "date", "pattern": DATE_RE.pattern},
-        "evidence": {
-            **_enum(EVIDENCE_LEVELS),
-            "description": "seen: in public material; code: in public code or config; "
-            "inferred: from a pattern; none: searched for, not found.",
-        },
-        "endpoints": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {kind: _ref("endpoint") for kind in ENDPOINT_KINDS},
-        },
-        "endpoint": {
-            "oneOf": [
-                _ref("url_template"),
-                _object(
-                    ENDPOINT_KEYS,
-                    {
-                        "url": _ref("url_template"),
-                        "evidence": _ref("evidence"),
-                        "source": _ref("url"),
-                        "note": text,
-                    },
-                ),
-            ]
-        },
-        "vendor": _object(
-            VENDOR_KEYS,
-            {
-                "id": _ref("slug"),
-                "name": text,
-                "website": _ref("url"),
-                "companies_house": {"type": "string", "pattern": COMPANIES_HOUSE_RE.pattern},
-                "notes": text,
-                "systems": _array_of(_ref("system")),
-            },
-        ),
-        "system": _object(
-            SYSTEM_KEYS,
-            {
-                "id": _ref("slug"),
-                "name": text,
-                "service_areas": {**_array_of(_enum(SERVICE_AREAS)), "minItems": 1},
-                "endpoints": _ref("endpoints"),
-                "protocols": _array_of(_enum(PROTOCOLS)),
-                "standards": _array_of(_enum(STANDARDS)),
-                "evidence": _ref("evidence"),
-                "sources": _array_of(_ref("url")),
-                "notes": text,
-                "url_template": _ref("url_template"),
-                "instances": _array_of(_ref("instance")),
-                "attestations": _array_of(_ref("attestation")),
-                "replies": _array_of(_ref("reply")),
-            },
-        ),
-        "instance": _object(
-            INSTANCE_KEYS,
-            {
-                "council": {
-                    "type": "string",
-                    "description": "GSS code (E09000012) or registry code (HCK).",
-                    "pattern": "^[A-Za-z0-9-]{3,9}$",
-                },
-                "slug": {"type": "string", "pattern": INSTANCE_SLUG_RE.pattern},
-                "url": _ref("url_template"),
-                "endpoints": _ref("endpoints"),
-                "contract_start": _ref("date"),
-                "contract_end": _ref("date"),
-                "annual_value": {"type": "number", "minimum": 0},
-                "source": _ref("url"),
-                "notes": text,
-            },
-        ),
-        "attestation": _object(
-            ATTESTATION_KEYS,
-            {
-                "claim": _enum(CLAIMS),
-                "value": {
-                    "oneOf": [
-                        {"type": "boolean"},
-                        {"type": "string", "minLength": 1, "maxLength": MAX_SHORT_VALUE},
-                    ]
-                },
-                "source": _ref("url"),
-                "seen": _ref("date"),
-                "quote": text,
-                "note": text,
-            },
-        ),
-        "reply": _object(
-            REPLY_KEYS,
-            {
-                "date": _ref("date"),
-                "text": text,
-                "about": {"type": "string", "pattern": PROBE_ID_RE.pattern},
-                "source": _ref("url"),
-            },
-        ),
-    }

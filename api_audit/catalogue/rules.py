@@ -1,14 +1,12 @@
 """What each catalogue value may be: ids, slugs, dates, URLs and their placeholders.
 
-Also the keys each kind of mapping in vendors.yaml may have. The loader checks values
-against these rules, the JSON Schema describes them, and the probe loader shares the
-probe id rule (a reply's `about` names a probe).
+The loader checks values against these rules and the JSON Schema describes them; the
+probe loader shares the probe id rule (a reply's `about` may name a probe).
 """
 
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
 SCHEMA_VERSION = 1
@@ -22,52 +20,6 @@ DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 PLACEHOLDERS = ("slug", "gss", "code")
 PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 MAX_SHORT_VALUE = 120  # an attestation's string value is a word or phrase, not prose
-
-
-class Keys(NamedTuple):
-    """The keys one kind of mapping may have."""
-
-    required: tuple[str, ...]
-    optional: tuple[str, ...] = ()
-
-    @property
-    def all(self) -> tuple[str, ...]:
-        return self.required + self.optional
-
-
-CATALOGUE_KEYS = Keys(("schema_version", "vendors"))
-VENDOR_KEYS = Keys(("id", "name", "systems"), ("website", "companies_house", "notes"))
-SYSTEM_KEYS = Keys(
-    ("id", "name", "service_areas"),
-    (
-        "endpoints",
-        "protocols",
-        "standards",
-        "evidence",
-        "sources",
-        "notes",
-        "url_template",
-        "instances",
-        "attestations",
-        "replies",
-    ),
-)
-ENDPOINT_KEYS = Keys(("url",), ("evidence", "source", "note"))
-INSTANCE_KEYS = Keys(
-    ("council",),
-    (
-        "slug",
-        "url",
-        "endpoints",
-        "contract_start",
-        "contract_end",
-        "annual_value",
-        "source",
-        "notes",
-    ),
-)
-ATTESTATION_KEYS = Keys(("claim", "value", "source", "seen"), ("quote", "note"))
-REPLY_KEYS = Keys(("date", "text"), ("about", "source"))
 
 SLUG_RULE = "use lower-case letters, digits and '-', starting with a letter or digit"
 INSTANCE_SLUG_RULE = "use letters, digits, '.', '-' and '_', starting with a letter or digit"

@@ -1,41 +1,61 @@
-"""The JSON Schema (draft 2020-12) of vendors.yaml, for editors.
+"""The JSON Schema (draft 2020-12) of vendors.yaml, generated from the field list.
 
-docs/vendors.schema.json is its committed copy (`api-audit schema` prints it).
+docs/vendors.schema.json is its committed copy (`api-audit schema` prints it). Each
+mapping's properties come from its `Shape` in `fields.py` and each property's schema
+from its field's kind, so the schema lists exactly the keys the loader reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import assert_never
 
+from api_audit.catalogue.fields import (
+    ATTESTATION,
+    CATALOGUE,
+    ENDPOINT,
+    INSTANCE,
+    REPLY,
+    SYSTEM,
+    VENDOR,
+    About,
+    Amount,
+    ClaimValue,
+    CompaniesHouse,
+    CouncilCode,
+    Date,
+    Endpoints,
+    Evidence,
+    Id,
+    Instances,
+    InstanceSlug,
+    Kind,
+    Objects,
+    SchemaVersion,
+    Shape,
+    Text,
+    Url,
+    Urls,
+    Word,
+    Words,
+)
 from api_audit.catalogue.rules import (
-    ATTESTATION_KEYS,
-    CATALOGUE_KEYS,
     COMPANIES_HOUSE_RE,
     DATE_RE,
-    ENDPOINT_KEYS,
-    INSTANCE_KEYS,
     INSTANCE_SLUG_RE,
     MAX_SHORT_VALUE,
     PROBE_ID_RE,
-    REPLY_KEYS,
     SCHEMA_VERSION,
     SLUG_RE,
-    SYSTEM_KEYS,
-    VENDOR_KEYS,
-    Keys,
 )
-from api_audit.models import (
-    CLAIMS,
-    ENDPOINT_KINDS,
-    EVIDENCE_LEVELS,
-    PROTOCOLS,
-    SERVICE_AREAS,
-    STANDARDS,
-)
+from api_audit.models import ENDPOINT_KINDS, EVIDENCE_LEVELS
+
+# http(s), a host without user info, then anything without spaces (ECMA-262 syntax).
+_URL_PATTERN = r"^https?://[^\s/?#@]+([/?#]\S*)?$"
 
 
 def catalogue_json_schema() -> dict[str, object]:
-    """A JSON Schema (draft 2020-12) for vendors.yaml, from the loader's own vocabularies.
+    """A JSON Schema (draft 2020-12) for vendors.yaml, from the loader's own field list.
 
     Editors use it for completion and early errors; the loader stays the authority (it
     also checks uniqueness, the council register, dates in order and URL details).
@@ -44,44 +64,13 @@ def catalogue_json_schema() -> dict[str, object]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "api-audit catalogue (vendors.yaml)",
         "description": "UK local-government suppliers, their systems and council instances.",
-        **_object(
-            CATALOGUE_KEYS,
-            {
-                "schema_version": {"const": SCHEMA_VERSION},
-                "vendors": {"type": "array", "items": {"$ref": "#/$defs/vendor"}},
-            },
-        ),
+        **_object(CATALOGUE),
         "$defs": _schema_defs(),
     }
 
 
-def _object(keys: Keys, properties: dict[str, object]) -> dict[str, object]:
-    return {
-        "type": "object",
-        "required": list(keys.required),
-        "additionalProperties": False,
-        "properties": properties,
-    }
-
-
-def _ref(name: str) -> dict[str, object]:
-    return {"$ref": f"#/$defs/{name}"}
-
-
-def _array_of(item: dict[str, object]) -> dict[str, object]:
-    return {"type": "array", "items": item}
-
-
-def _enum(values: Sequence[str]) -> dict[str, object]:
-    return {"type": "string", "enum": list(values)}
-
-
-# http(s), a host without user info, then anything without spaces (ECMA-262 syntax).
-_URL_PATTERN = r"^https?://[^\s/?#@]+([/?#]\S*)?$"
-
-
 def _schema_defs() -> dict[str, object]:
-    text = {"type": "string", "minLength": 1}
+    """Values used in several places, then one definition per shape, in a fixed order."""
     return {
         "slug": {"type": "string", "pattern": SLUG_RE.pattern},
         "url": {"type": "string", "format": "uri", "pattern": _URL_PATTERN},
@@ -101,90 +90,78 @@ def _schema_defs() -> dict[str, object]:
             "additionalProperties": False,
             "properties": {kind: _ref("endpoint") for kind in ENDPOINT_KINDS},
         },
-        "endpoint": {
-            "oneOf": [
-                _ref("url_template"),
-                _object(
-                    ENDPOINT_KEYS,
-                    {
-                        "url": _ref("url_template"),
-                        "evidence": _ref("evidence"),
-                        "source": _ref("url"),
-                        "note": text,
-                    },
-                ),
-            ]
-        },
-        "vendor": _object(
-            VENDOR_KEYS,
-            {
-                "id": _ref("slug"),
-                "name": text,
-                "website": _ref("url"),
-                "companies_house": {"type": "string", "pattern": COMPANIES_HOUSE_RE.pattern},
-                "notes": text,
-                "systems": _array_of(_ref("system")),
-            },
-        ),
-        "system": _object(
-            SYSTEM_KEYS,
-            {
-                "id": _ref("slug"),
-                "name": text,
-                "service_areas": {**_array_of(_enum(SERVICE_AREAS)), "minItems": 1},
-                "endpoints": _ref("endpoints"),
-                "protocols": _array_of(_enum(PROTOCOLS)),
-                "standards": _array_of(_enum(STANDARDS)),
-                "evidence": _ref("evidence"),
-                "sources": _array_of(_ref("url")),
-                "notes": text,
-                "url_template": _ref("url_template"),
-                "instances": _array_of(_ref("instance")),
-                "attestations": _array_of(_ref("attestation")),
-                "replies": _array_of(_ref("reply")),
-            },
-        ),
-        "instance": _object(
-            INSTANCE_KEYS,
-            {
-                "council": {
-                    "type": "string",
-                    "description": "GSS code (E09000012) or registry code (HCK).",
-                    "pattern": "^[A-Za-z0-9-]{3,9}$",
-                },
-                "slug": {"type": "string", "pattern": INSTANCE_SLUG_RE.pattern},
-                "url": _ref("url_template"),
-                "endpoints": _ref("endpoints"),
-                "contract_start": _ref("date"),
-                "contract_end": _ref("date"),
-                "annual_value": {"type": "number", "minimum": 0},
-                "source": _ref("url"),
-                "notes": text,
-            },
-        ),
-        "attestation": _object(
-            ATTESTATION_KEYS,
-            {
-                "claim": _enum(CLAIMS),
-                "value": {
-                    "oneOf": [
-                        {"type": "boolean"},
-                        {"type": "string", "minLength": 1, "maxLength": MAX_SHORT_VALUE},
-                    ]
-                },
-                "source": _ref("url"),
-                "seen": _ref("date"),
-                "quote": text,
-                "note": text,
-            },
-        ),
-        "reply": _object(
-            REPLY_KEYS,
-            {
-                "date": _ref("date"),
-                "text": text,
-                "about": {"type": "string", "pattern": PROBE_ID_RE.pattern},
-                "source": _ref("url"),
-            },
-        ),
+        "endpoint": {"oneOf": [_ref("url_template"), _object(ENDPOINT)]},
+        **{shape.name: _object(shape) for shape in (VENDOR, SYSTEM, INSTANCE, ATTESTATION, REPLY)},
     }
+
+
+def _object(shape: Shape) -> dict[str, object]:
+    return {
+        "type": "object",
+        "required": list(shape.keys.required),
+        "additionalProperties": False,
+        "properties": {field.key: _kind_schema(field.kind) for field in shape.fields},
+    }
+
+
+def _kind_schema(kind: Kind) -> dict[str, object]:  # noqa: PLR0911, PLR0912 - one case per kind
+    """The schema of one kind of value (a reference where it is defined once in $defs)."""
+    match kind:
+        case SchemaVersion():
+            return {"const": SCHEMA_VERSION}
+        case Text():
+            return {"type": "string", "minLength": 1}
+        case Id():
+            return _ref("slug")
+        case InstanceSlug():
+            return {"type": "string", "pattern": INSTANCE_SLUG_RE.pattern}
+        case Url(placeholders=placeholders):
+            return _ref("url_template" if placeholders else "url")
+        case Urls():
+            return _array_of(_ref("url"))
+        case Evidence():
+            return _ref("evidence")
+        case Word(words=words):
+            return _enum(words)
+        case Words(words=words, at_least_one=at_least_one):
+            items = _array_of(_enum(words))
+            return {**items, "minItems": 1} if at_least_one else items
+        case Date():
+            return _ref("date")
+        case Amount():
+            return {"type": "number", "minimum": 0}
+        case CompaniesHouse():
+            return {"type": "string", "pattern": COMPANIES_HOUSE_RE.pattern}
+        case CouncilCode():
+            return {
+                "type": "string",
+                "description": "GSS code (E09000012) or registry code (HCK).",
+                "pattern": "^[A-Za-z0-9-]{3,9}$",
+            }
+        case ClaimValue():
+            return {
+                "oneOf": [
+                    {"type": "boolean"},
+                    {"type": "string", "minLength": 1, "maxLength": MAX_SHORT_VALUE},
+                ]
+            }
+        case About():
+            return {"type": "string", "pattern": PROBE_ID_RE.pattern}
+        case Endpoints():
+            return _ref("endpoints")
+        case Objects(shape=shape) | Instances(shape=shape):
+            return _array_of(_ref(shape.name))
+        case _:  # pragma: no cover - mypy checks that every kind is handled above
+            assert_never(kind)
+
+
+def _ref(name: str) -> dict[str, object]:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _array_of(item: dict[str, object]) -> dict[str, object]:
+    return {"type": "array", "items": item}
+
+
+def _enum(values: Sequence[str]) -> dict[str, object]:
+    return {"type": "string", "enum": list(values)}

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.catalogues import catalogue_problems as problems
+from support.catalogues import parse_catalogue_text as parse
 
 from api_audit.catalogue import (
     ATTESTATION_KEYS,
@@ -33,17 +35,6 @@ from api_audit.errors import CatalogueError, Problem, UsageError
 from api_audit.models import Catalogue, Instance, System
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def parse(text: str) -> Catalogue:
-    return parse_catalogue(textwrap.dedent(text).encode(), "vendors.yaml")
-
-
-def problems(text: str | bytes) -> list[str]:
-    raw = text if isinstance(text, bytes) else textwrap.dedent(text).encode()
-    with pytest.raises(CatalogueError) as caught:
-        parse_catalogue(raw, "vendors.yaml")
-    return [str(p) for p in caught.value.problems]
 
 
 # The keys issue 2 promises, exactly as written there.

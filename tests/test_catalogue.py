@@ -577,11 +577,11 @@ def test_deep_nesting_is_one_line() -> None:
 def test_nesting_made_deep_by_aliases_is_one_line() -> None:
     """Each anchor is first measured where it sits shallow (the `last` list names them in
     reverse), then used 60 levels deeper by the next: expanded, 6,000 levels deep. The
-    problem is shown where the first anchor that ends up too deep is written."""
+    problem is shown at the list whose alias takes it past the limit."""
     lines = ["a0: &a0 " + "[" * 60 + "x" + "]" * 60]
     lines += [f"a{i}: &a{i} " + "[" * 60 + f"*a{i - 1}" + "]" * 60 for i in range(1, 100)]
     lines.append("last: [" + ", ".join(f"*a{i}" for i in reversed(range(100))) + "]")
-    assert problems("\n".join(lines) + "\n") == ["vendors.yaml:1:5: nested deeper than 64"]
+    assert problems("\n".join(lines) + "\n") == ["vendors.yaml:2:68: nested deeper than 64"]
 
 
 def test_huge_file_is_one_line() -> None:

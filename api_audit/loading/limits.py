@@ -31,11 +31,12 @@ def find_breach(
     """Count nodes as they would be after alias expansion, and the depth, iteratively.
 
     A post-order walk with a memo by node identity: a shared (aliased) subtree is measured
-    once but counted every time it is used. Its height is kept too, so a subtree that was
-    measured where it sits shallow but is also used deep still counts at its deepest use;
-    that breach is reported only when the walk finds nothing else.
+    once but counted every time it is used. Its height is kept too, so a subtree measured
+    where it sits shallow still counts where it is used deep: a node whose expanded
+    subtree reaches past the limit is reported, but only when the walk finds nothing else.
     """
-    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes when expanded, height)
+    counts: dict[int, int] = {}  # id(node) -> nodes when expanded
+    heights: dict[int, int] = {}  # id(node) -> levels when expanded
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
     active: set[int] = set()
     deep_use: Breach | None = None
@@ -45,33 +46,28 @@ def find_breach(
         if depth > max_depth:
             return Breach("depth", node)
         children = _children(node)
+        if not children:  # a scalar (or empty) node: measured at once
+            counts[key] = heights[key] = 1
+            continue
         if done:
             active.discard(key)
-            sizes = [measured[id(c)] for c in children]
-            total = 1 + sum(count for count, _ in sizes)
+            ids = [id(c) for c in children]
+            total = 1 + sum(map(counts.__getitem__, ids))
             if total > max_nodes:
                 return Breach("nodes", node)
-            measured[key] = (total, 1 + max((height for _, height in sizes), default=0))
+            counts[key] = total
+            heights[key] = height = 1 + max(map(heights.__getitem__, ids))
+            if deep_use is None and depth + height - 1 > max_depth:
+                deep_use = Breach("depth", node)
             continue
-        if key in measured:
-            deep_use = deep_use or _deep_use(node, depth, measured[key][1], max_depth)
+        if key in counts:
             continue
         if key in active:
             return Breach("cycle", node)
         active.add(key)
         stack.append((node, depth, True))
-        for child in children:
-            if id(child) in measured:
-                found = _deep_use(child, depth + 1, measured[id(child)][1], max_depth)
-                deep_use = deep_use or found
-            else:
-                stack.append((child, depth + 1, False))
+        stack.extend((c, depth + 1, False) for c in children if id(c) not in counts)
     return deep_use
-
-
-def _deep_use(node: yaml.Node, depth: int, height: int, max_depth: int) -> Breach | None:
-    """A measured subtree used again at `depth`: too deep when its leaves pass the limit."""
-    return Breach("depth", node) if depth + height - 1 > max_depth else None
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

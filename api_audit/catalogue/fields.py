@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from api_audit.catalogue.rules import has_placeholders
@@ -187,6 +188,18 @@ class Field:
     required: bool = False
     hint: str = ""
 
+    @property
+    def absent(self) -> object:
+        """The value when the key is absent: empty for a list or a mapping (a new one each
+        time: models keep it), else None."""
+        if isinstance(self.kind, Urls | Objects | Instances):
+            return ()
+        if isinstance(self.kind, Endpoints):
+            return {}
+        if isinstance(self.kind, Words) and not self.kind.at_least_one:
+            return ()
+        return None
+
 
 # Builds a shape's model from its values (every required one present) and the values
 # of the mapping that holds it (a system is built knowing its vendor).
@@ -202,7 +215,7 @@ class Shape:
     fields: tuple[Field, ...]
     build: Build
 
-    @property
+    @cached_property
     def keys(self) -> Keys:
         return Keys(
             tuple(f.key for f in self.fields if f.required),

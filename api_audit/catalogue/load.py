@@ -108,17 +108,6 @@ def parse_catalogue(raw: bytes, source: str = "<catalogue>") -> Catalogue:
     return Catalogue(SCHEMA_VERSION, vendors, source, digest, tuple(reader.warnings))
 
 
-def _when_absent(kind: Kind) -> object:
-    """The value a field takes when its key is absent: empty for lists and mappings."""
-    if isinstance(kind, Urls | Objects | Instances):
-        return ()
-    if isinstance(kind, Endpoints):
-        return {}
-    if isinstance(kind, Words) and not kind.at_least_one:
-        return ()
-    return None
-
-
 class _CatalogueReader(ValueReader):
     """Walks the YAML data once, shape by shape, collecting problems and building models."""
 
@@ -145,8 +134,8 @@ class _CatalogueReader(ValueReader):
             if field.key in m:
                 values[field.key] = self.read(field.kind, m[field.key], (*at, field.key), values)
             else:
-                values[field.key] = _when_absent(field.kind)
-        if any(values[f.key] is None for f in shape.fields if f.required):
+                values[field.key] = field.absent
+        if any(values[key] is None for key in shape.keys.required):
             return None
         return shape.build(values, parent)
 

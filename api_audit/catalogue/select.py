@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from api_audit.catalogue.councils import describe, load_register
+from api_audit.catalogue.councils import load_register
 from api_audit.catalogue.rules import PLACEHOLDER_RE
 from api_audit.errors import UsageError
 from api_audit.loading import did_you_mean
@@ -103,9 +103,4 @@ def _council_or_usage_error(code: str) -> Council:
     council = register.lookup(code)
     if council is not None:
         return council
-    guess = register.suggest(code)
-    hint = f" (did you mean {describe(guess)}?)" if guess else ""
-    raise UsageError(
-        f"unknown council {quoted(code)}: not a GSS or three-letter code in the council "
-        f"register{hint}"
-    )
+    raise UsageError(register.unknown(code))

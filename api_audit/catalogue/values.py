@@ -198,13 +198,7 @@ class ValueReader(LocatedValidator):
             return None
         council = self.register.lookup(value)
         if council is None:
-            guess = self.register.suggest(value)
-            hint = f" (did you mean {describe(guess)}?)" if guess else ""
-            self.error(
-                at,
-                f"unknown council {quoted(value)}: not a GSS or three-letter code in the "
-                f"council register{hint}",
-            )
+            self.error(at, self.register.unknown(value))
             return None
         if not council.current:
             self.warn(at, self.past_authority(council))

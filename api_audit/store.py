@@ -596,7 +596,7 @@ def _check_file(path: Path) -> None:
     """Refuse anything at `path` that is not an SQLite file, before SQLite touches it.
 
     Nothing that is not a regular file is opened: a FIFO would block the open, /dev/zero
-    would be read as a database (inputs.py)."""
+    would be read as a database (loading/files.py)."""
     if not path.exists():  # stat() only: nothing is opened
         if not path.parent.is_dir():
             raise StoreError(f"cannot create database {path}: folder {path.parent} does not exist")

@@ -9,7 +9,6 @@ every file is collected and raised together as one MethodologyError, each locate
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib.resources
 import math
@@ -18,8 +17,17 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal, cast
 
-from api_audit.catalogue import PROBE_ID_RE, PROBE_ID_RULE
+from api_audit.catalogue.rules import PROBE_ID_RE, PROBE_ID_RULE
 from api_audit.errors import MethodologyError, Problem
+from api_audit.loading import (
+    LocatedValidator,
+    PathKey,
+    YamlDocument,
+    YamlLoadError,
+    did_you_mean,
+    load_yaml_bytes,
+    read_yaml_file,
+)
 from api_audit.methodology import LINKS, MATCHERS, BadArgument
 from api_audit.models import (
     CLAIMS,
@@ -46,13 +54,6 @@ from api_audit.models import (
     ProbeExample,
     ProbeRequest,
     Rubric,
-)
-from api_audit.yamlfile import (
-    PathKey,
-    YamlDocument,
-    YamlLoadError,
-    load_yaml_bytes,
-    read_yaml_file,
 )
 
 RUBRIC_FILE = "rubric.yaml"
@@ -238,15 +239,8 @@ def _join(source: Traversable, name: str) -> str:
 MISSING: object = object()  # a required key that is absent (already reported once)
 
 
-class _Checker:
+class _Checker(LocatedValidator):
     """Reads one YAML document, recording a located Problem for everything wrong."""
-
-    def __init__(self, doc: YamlDocument) -> None:
-        self.doc = doc
-        self.problems: list[Problem] = []
-
-    def fail(self, at: PathKey, message: str, *, key: bool = False) -> None:
-        self.problems.append(self.doc.problem(at, message, key=key))
 
     def mapping(
         self, at: PathKey, value: object, allowed: tuple[str, ...], required: tuple[str, ...] = ()
@@ -255,23 +249,23 @@ class _Checker:
         if value is MISSING:
             return None
         if not isinstance(value, dict):
-            self.fail(at, "must be a mapping of key: value")
+            self.error(at, "must be a mapping of key: value")
             return None
         for key in value:
             if key not in allowed:
-                self.fail(
-                    (*at, str(key)), f"unknown key {key!r}{_did_you_mean(key, allowed)}", key=True
+                self.error(
+                    (*at, str(key)), f"unknown key {key!r}{did_you_mean(key, allowed)}", key=True
                 )
         for key in required:
             if key not in value:
-                self.fail(at, f"missing key {key!r}")
+                self.error(at, f"missing key {key!r}")
         return cast(dict[str, object], value)
 
     def text(self, at: PathKey, value: object, what: str) -> str:
         if value is MISSING:
             return ""
         if not isinstance(value, str) or not value.strip():
-            self.fail(at, f"{what} must be non-empty text")
+            self.error(at, f"{what} must be non-empty text")
             return ""
         return value
 
@@ -280,7 +274,7 @@ class _Checker:
         if value is MISSING:
             return options[0]
         if not isinstance(value, str) or value not in options:
-            self.fail(at, f"{what} {value!r} is not one of {', '.join(options)}")
+            self.error(at, f"{what} {value!r} is not one of {', '.join(options)}")
             return options[0]
         return value
 
@@ -288,19 +282,11 @@ class _Checker:
         if value is MISSING:
             return low
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            self.fail(at, f"{what} must be a number")
+            self.error(at, f"{what} must be a number")
             return low
         if not low <= value <= high:
-            self.fail(at, f"{what} must be from {low:g} to {high:g}")
+            self.error(at, f"{what} must be from {low:g} to {high:g}")
         return float(value)
-
-    def line(self, at: PathKey) -> int:
-        return self.doc.value_marks.get(at, (0, 0))[0]
-
-
-def _did_you_mean(word: object, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # --- probes ------------------------------------------------------------------------------------
@@ -312,17 +298,17 @@ def _read_probe(check: _Checker, stem: str) -> Probe | None:
         return None
     probe_id = check.text(("id",), data.get("id", MISSING), "id")
     if probe_id and probe_id != stem:
-        check.fail(("id",), f"id {probe_id!r} must match the file name {stem!r}")
+        check.error(("id",), f"id {probe_id!r} must match the file name {stem!r}")
     elif not PROBE_ID_RE.fullmatch(stem):  # an id is printed and stored: plain letters only
-        check.fail(("id",), f"invalid probe id {stem!r}: {PROBE_ID_RULE}")
+        check.error(("id",), f"invalid probe id {stem!r}: {PROBE_ID_RULE}")
     criterion = check.choice(("criterion",), data.get("criterion", MISSING), "criterion", CRITERIA)
     raw_weight = data.get("weight", MISSING)
     weight = check.number(("weight",), raw_weight, "weight", 0, MAX_WEIGHT)
     if raw_weight == 0 and not isinstance(raw_weight, bool):
-        check.fail(("weight",), "weight must be more than 0 (remove the probe to drop it)")
+        check.error(("weight",), "weight must be more than 0 (remove the probe to drop it)")
     why_url = check.text(("why_url",), data.get("why_url", MISSING), "why_url")
     if why_url and not why_url.startswith(("https://", "http://")):
-        check.fail(("why_url",), "why_url must be an http(s) URL")
+        check.error(("why_url",), "why_url must be an http(s) URL")
     request = _read_request(check, data.get("request", MISSING))
     expect = _read_expect(check, data.get("expect", MISSING), request)
     examples = _read_examples(check, data.get("examples", MISSING), request)
@@ -358,7 +344,7 @@ def _read_request(check: _Checker, value: object) -> ProbeRequest:
     endpoint, path, candidates = data.get("endpoint"), data.get("path"), data.get("candidates")
     given = [k for k in ("endpoint", "path", "candidates") if data.get(k) is not None]
     if given not in (["endpoint"], ["path"], ["candidates"], ["endpoint", "candidates"]):
-        check.fail(
+        check.error(
             at,
             "give one of endpoint (a catalogue URL), path or candidates (paths under a base); "
             "candidates may also go with endpoint, to look for a URL the catalogue lacks",
@@ -367,19 +353,19 @@ def _read_request(check: _Checker, value: object) -> ProbeRequest:
     if endpoint is not None:
         check.choice((*at, "endpoint"), endpoint, "endpoint", ENDPOINT_KINDS)
         if "base" in data and candidates is None:
-            check.fail((*at, "base"), "base goes with path or candidates", key=True)
+            check.error((*at, "base"), "base goes with path or candidates", key=True)
     if path is not None:
         _check_path(check, (*at, "path"), path, base)
     if endpoint is None and "fallback" in data:
-        check.fail((*at, "fallback"), "fallback goes with endpoint, not path", key=True)
+        check.error((*at, "fallback"), "fallback goes with endpoint, not path", key=True)
     fallback = _read_fallback(check, (*at, "fallback"), data.get("fallback", []))
     accept = _read_accept(check, (*at, "accept"), data.get("accept"))
     compare = data.get("compare_random_path", False)
     if not isinstance(compare, bool):
-        check.fail((*at, "compare_random_path"), "compare_random_path must be true or false")
+        check.error((*at, "compare_random_path"), "compare_random_path must be true or false")
     scheme = data.get("scheme")
     if scheme is not None and scheme != "http":
-        check.fail((*at, "scheme"), "scheme can only be http (fetch the http:// form of the URL)")
+        check.error((*at, "scheme"), "scheme can only be http (fetch the http:// form of the URL)")
     return ProbeRequest(
         endpoint=endpoint if isinstance(endpoint, str) else None,
         path=path if isinstance(path, str) else None,
@@ -410,7 +396,7 @@ def _read_accept(check: _Checker, at: PathKey, accept: object) -> str | None:
     if accept is not None and (
         not isinstance(accept, str) or not accept.strip() or not accept.isprintable()
     ):
-        check.fail(at, "accept must be one line of text (an Accept header)")
+        check.error(at, "accept must be one line of text (an Accept header)")
     return accept if isinstance(accept, str) else None
 
 
@@ -426,10 +412,10 @@ def _check_path(check: _Checker, at: PathKey, path: object, base: str) -> None:
         or ".." in path.split("?", 1)[0].split("/")
         or ":" in path.split("?", 1)[0].split("/", 1)[0]  # no scheme (http:...) either
     ):
-        check.fail(at, "a path holds no spaces, '..', '#', scheme or host")
+        check.error(at, "a path holds no spaces, '..', '#', scheme or host")
         return
     if not path.startswith("/") and base == "api_origin":
-        check.fail(
+        check.error(
             at,
             f"{path!r} is relative to a URL: give base (an endpoint kind such as api_base), "
             "or start the path with / for the origin",
@@ -440,12 +426,12 @@ def _read_candidates(check: _Checker, at: PathKey, value: object, base: str) -> 
     if value is None:
         return ()
     if not isinstance(value, list) or not value:
-        check.fail(at, "candidates must be a non-empty list of paths")
+        check.error(at, "candidates must be a non-empty list of paths")
         return ()
     if len(value) > MAX_CANDIDATES:
-        check.fail(at, f"at most {MAX_CANDIDATES} candidates: each is a request per origin")
+        check.error(at, f"at most {MAX_CANDIDATES} candidates: each is a request per origin")
     if len(set(map(str, value))) != len(value):
-        check.fail(at, "candidates must be distinct")
+        check.error(at, "candidates must be distinct")
     for index, path in enumerate(value):
         _check_path(check, (*at, index), path, base)
     return tuple(str(p) for p in value)
@@ -459,8 +445,8 @@ def _read_follow(check: _Checker, at: PathKey, value: object) -> FollowRequest |
         return None
     link = data.get("link", MISSING)
     if link is not MISSING and link not in LINKS:
-        check.fail(
-            (*at, "link"), f"unknown link {link!r}{_did_you_mean(link, LINKS)} (see matchers.LINKS)"
+        check.error(
+            (*at, "link"), f"unknown link {link!r}{did_you_mean(link, LINKS)} (see matchers.LINKS)"
         )
     expect = _read_expect(check, data.get("expect", MISSING), None, at=(*at, "expect"))
     when_no_link = check.choice(
@@ -485,7 +471,7 @@ def _read_applies_to(check: _Checker, value: object) -> Applicability:
     if data is None:
         return Applicability()
     if not any(data.get(k) for k in _APPLIES_TO_KEYS):
-        check.fail(at, "give service_areas, claimed or endpoints (or drop applies_to)")
+        check.error(at, "give service_areas, claimed or endpoints (or drop applies_to)")
     words = {
         "service_areas": SERVICE_AREAS,
         "claimed": (*STANDARDS, *(p for p in PROTOCOLS if p not in STANDARDS)),
@@ -503,14 +489,14 @@ def _word_list(
 ) -> tuple[str, ...]:
     options = tuple(allowed)
     if not isinstance(value, list):
-        check.fail(at, "give a list of words")
+        check.error(at, "give a list of words")
         return ()
     words: list[str] = []
     for index, word in enumerate(value):
         if word not in options:
-            check.fail(
+            check.error(
                 (*at, index),
-                f"{word!r} is not one of the known words{_did_you_mean(word, options)}",
+                f"{word!r} is not one of the known words{did_you_mean(word, options)}",
             )
             continue
         words.append(str(word))
@@ -519,7 +505,7 @@ def _word_list(
 
 def _read_fallback(check: _Checker, at: PathKey, value: object) -> tuple[str, ...]:
     if not isinstance(value, list):
-        check.fail(at, "fallback must be a list of endpoint kinds")
+        check.error(at, "fallback must be a list of endpoint kinds")
         return ()
     return tuple(
         check.choice((*at, i), kind, "endpoint", ENDPOINT_KINDS) for i, kind in enumerate(value)
@@ -537,37 +523,37 @@ def _read_expect(
     if value is MISSING:
         return ()
     if not isinstance(value, list) or not value:
-        check.fail(at, "expect must be a non-empty list of `matcher: argument` entries")
+        check.error(at, "expect must be a non-empty list of `matcher: argument` entries")
         return ()
     expectations: list[Expectation] = []
     for index, item in enumerate(value):
         item_at = (*at, index)
         if not isinstance(item, dict) or len(item) != 1:
-            check.fail(item_at, "each expectation is one `matcher: argument` pair")
+            check.error(item_at, "each expectation is one `matcher: argument` pair")
             continue
         ((name, argument),) = item.items()
         spec = MATCHERS.get(str(name))
         if spec is None:
-            check.fail(
+            check.error(
                 (*item_at, str(name)),
-                f"unknown matcher {name!r}{_did_you_mean(name, MATCHERS)}",
+                f"unknown matcher {name!r}{did_you_mean(name, MATCHERS)}",
                 key=True,
             )
             continue
         try:
             value = spec.read(argument)  # parsed once, here; matchers take the typed value
         except BadArgument as exc:
-            check.fail((*item_at, str(name)), f"{name}: {exc.problem}")
+            check.error((*item_at, str(name)), f"{name}: {exc.problem}")
             value = None
         if name == "not_soft_200" and (request is None or not request.compare_random_path):
-            check.fail(
+            check.error(
                 (*item_at, str(name)),
                 "not_soft_200 needs `compare_random_path: true` in request"
                 if request is not None
                 else "not_soft_200 cannot check a followed link (it has no random-path baseline)",
                 key=True,
             )
-        expectations.append(Expectation(str(name), argument, check.line(item_at), value))
+        expectations.append(Expectation(str(name), argument, check.line_of(item_at), value))
     return tuple(expectations)
 
 
@@ -581,7 +567,7 @@ def _read_examples(
     if value is MISSING:
         return ()
     if not isinstance(value, list) or not value:
-        check.fail(at, "examples must be a non-empty list")
+        check.error(at, "examples must be a non-empty list")
         return ()
     examples: list[ProbeExample] = []
     names: set[str] = set()
@@ -590,12 +576,12 @@ def _read_examples(
         if example is None:
             continue
         if example.name in names:
-            check.fail((*at, index, "name"), f"example name {example.name!r} is used twice")
+            check.error((*at, index, "name"), f"example name {example.name!r} is used twice")
         names.add(example.name)
         examples.append(example)
     outcomes = [item.get("outcome") if isinstance(item, dict) else None for item in value]
     if all(o in OUTCOMES for o in outcomes) and not {"pass", "fail"} <= set(outcomes):
-        check.fail(
+        check.error(
             at, "needs at least one example with outcome pass and one with outcome fail", key=True
         )
     return tuple(examples)
@@ -609,11 +595,11 @@ def _read_example(
         return None
     missing = data.get("endpoint_missing", False)
     if not isinstance(missing, bool):
-        check.fail((*at, "endpoint_missing"), "endpoint_missing must be true or false")
+        check.error((*at, "endpoint_missing"), "endpoint_missing must be true or false")
     if missing is True and "response" in data:
-        check.fail((*at, "response"), "an example with endpoint_missing has no response", key=True)
+        check.error((*at, "response"), "an example with endpoint_missing has no response", key=True)
     if missing is not True and "response" not in data and not _inapplicable_example(data):
-        check.fail(at, "give a response (or endpoint_missing: true)")
+        check.error(at, "give a response (or endpoint_missing: true)")
     response = _read_response(check, (*at, "response"), data.get("response", {}))
     baseline = None
     if "baseline" in data:
@@ -622,13 +608,13 @@ def _read_example(
     followed = None
     if "followed" in data:
         if request.follow is None:
-            check.fail((*at, "followed"), "followed goes with a request that has follow", key=True)
+            check.error((*at, "followed"), "followed goes with a request that has follow", key=True)
         followed = _read_response(check, (*at, "followed"), data["followed"])
     credit = None
     if "credit" in data:
         credit = check.number((*at, "credit"), data["credit"], "credit", 0, 1)
         if data.get("outcome") != "pass":
-            check.fail((*at, "credit"), "credit goes with outcome pass", key=True)
+            check.error((*at, "credit"), "credit goes with outcome pass", key=True)
     return ProbeExample(
         name=check.text((*at, "name"), data.get("name", MISSING), "name"),
         expect_outcome=cast(
@@ -670,10 +656,10 @@ def _read_more_responses(
     if value is None:
         return ()
     if not request.candidates:
-        check.fail(at, "responses go with a request that has candidates", key=True)
+        check.error(at, "responses go with a request that has candidates", key=True)
         return ()
     if not isinstance(value, list) or not 0 < len(value) < len(request.candidates) + 1:
-        check.fail(at, "responses must list up to one response per later candidate")
+        check.error(at, "responses must list up to one response per later candidate")
         return ()
     return tuple(_read_response(check, (*at, i), item) for i, item in enumerate(value))
 
@@ -685,20 +671,20 @@ def _read_response(check: _Checker, at: PathKey, value: object) -> Mapping[str, 
     if "status" in data:
         check.number((*at, "status"), data["status"], "status", 100, 599)
     elif "error" not in data and data:
-        check.fail(at, "give a status (or an error)")
+        check.error(at, "give a status (or an error)")
     if "error" in data:
         check.choice((*at, "error"), data["error"], "error", EXCHANGE_ERRORS)
     headers = data.get("headers", {})
     if not isinstance(headers, dict) or not all(
         isinstance(v, str | int) and not isinstance(v, bool) for v in headers.values()
     ):
-        check.fail((*at, "headers"), "headers must map header names to text")
+        check.error((*at, "headers"), "headers must map header names to text")
     for key in ("body", "final_url", "error_detail", "tls_version"):
         if key in data and not isinstance(data[key], str):
-            check.fail((*at, key), f"{key} must be text")
+            check.error((*at, key), f"{key} must be text")
     redirects = data.get("redirects", [])
     if not isinstance(redirects, list):
-        check.fail((*at, "redirects"), "redirects must be a list of {status, url, location}")
+        check.error((*at, "redirects"), "redirects must be a list of {status, url, location}")
     else:
         for index, hop in enumerate(redirects):
             hop_at = (*at, "redirects", index)
@@ -723,7 +709,7 @@ class _ProbeRefs:
 
     def unknown(self, known: set[str]) -> list[Problem]:
         return [
-            self.doc.problem(at, f"unknown probe {probe_id!r}{_did_you_mean(probe_id, known)}")
+            self.doc.problem(at, f"unknown probe {probe_id!r}{did_you_mean(probe_id, known)}")
             for probe_id, at in self.refs
             if probe_id not in known
         ]
@@ -736,7 +722,7 @@ def _read_rubric(check: _Checker) -> tuple[Rubric | None, _ProbeRefs]:
         return None, refs
     version = data.get("methodology_version", MISSING)
     if version is not MISSING and (not isinstance(version, str) or not version.strip()):
-        check.fail(("methodology_version",), "methodology_version must be text (quote it)")
+        check.error(("methodology_version",), "methodology_version must be text (quote it)")
     checks = _read_claimed_vs_observed(check, data.get("claimed_vs_observed", MISSING), refs)
     rubric = Rubric(
         methodology_version=str(version),
@@ -764,7 +750,7 @@ def _read_criterion_weights(check: _Checker, value: object) -> dict[str, float]:
     }
     total = sum(weights.values())
     if len(weights) == len(CRITERIA) and not math.isclose(total, 1.0, abs_tol=1e-9):
-        check.fail(at, f"criterion weights must add up to 1 (they add up to {total:g})")
+        check.error(at, f"criterion weights must add up to 1 (they add up to {total:g})")
     return weights
 
 
@@ -773,7 +759,7 @@ def _read_grade_bands(check: _Checker, value: object) -> tuple[GradeBand, ...]:
     if value is MISSING:
         return ()
     if not isinstance(value, list) or not value:
-        check.fail(at, "grade_bands must be a non-empty list of {grade, min_score}")
+        check.error(at, "grade_bands must be a non-empty list of {grade, min_score}")
         return ()
     bands: list[GradeBand] = []
     for index, item in enumerate(value):
@@ -783,13 +769,13 @@ def _read_grade_bands(check: _Checker, value: object) -> tuple[GradeBand, ...]:
             continue
         grade = check.text((*item_at, "grade"), data["grade"], "grade")
         if grade == "?":
-            check.fail((*item_at, "grade"), "grade '?' is kept for too little coverage")
+            check.error((*item_at, "grade"), "grade '?' is kept for too little coverage")
         score = check.number((*item_at, "min_score"), data["min_score"], "min_score", 0, 10)
         if bands and (grade in {b.grade for b in bands} or score >= bands[-1].min_score):
-            check.fail(item_at, "grade bands must be distinct, highest min_score first")
+            check.error(item_at, "grade bands must be distinct, highest min_score first")
         bands.append(GradeBand(grade, score))
     if bands and bands[-1].min_score != 0:
-        check.fail(
+        check.error(
             (*at, len(value) - 1, "min_score"),
             "the last grade band must start at 0, so every score gets a grade",
         )
@@ -805,13 +791,13 @@ def _read_attestation_rules(check: _Checker, value: object) -> dict[str, Attesta
     if value is MISSING:
         return {}
     if not isinstance(value, dict):
-        check.fail(at, "attestations must map each claim to a rule or `ignore`")
+        check.error(at, "attestations must map each claim to a rule or `ignore`")
         return {}
     rules: dict[str, AttestationRule | None] = {}
     for claim, rule in value.items():
         claim_at = (*at, str(claim))
         if claim not in CLAIMS:
-            check.fail(claim_at, f"unknown claim {claim!r}{_did_you_mean(claim, CLAIMS)}", key=True)
+            check.error(claim_at, f"unknown claim {claim!r}{did_you_mean(claim, CLAIMS)}", key=True)
             continue
         if rule == IGNORE:
             rules[claim] = None
@@ -821,7 +807,7 @@ def _read_attestation_rules(check: _Checker, value: object) -> dict[str, Attesta
             rules[claim] = parsed
     missing = [c for c in CLAIMS if c not in value]
     if missing:
-        check.fail(
+        check.error(
             at,
             f"no rule for claim(s) {', '.join(missing)}: give each a rule or `{IGNORE}`",
             key=True,
@@ -831,17 +817,17 @@ def _read_attestation_rules(check: _Checker, value: object) -> dict[str, Attesta
 
 def _read_attestation_rule(check: _Checker, at: PathKey, value: object) -> AttestationRule | None:
     if not isinstance(value, dict):
-        check.fail(at, f"a claim's rule is {{criterion, weight, pass_when, title}} or `{IGNORE}`")
+        check.error(at, f"a claim's rule is {{criterion, weight, pass_when, title}} or `{IGNORE}`")
         return None
     data = check.mapping(at, value, _ATTESTATION_RULE_KEYS, _ATTESTATION_RULE_KEYS)
     if data is None or not all(k in data for k in _ATTESTATION_RULE_KEYS):
         return None
     weight = check.number((*at, "weight"), data["weight"], "weight", 0, MAX_WEIGHT)
     if weight == 0:
-        check.fail((*at, "weight"), f"weight must be more than 0 (use `{IGNORE}` to drop it)")
+        check.error((*at, "weight"), f"weight must be more than 0 (use `{IGNORE}` to drop it)")
     pass_when = data["pass_when"]
     if not isinstance(pass_when, bool):
-        check.fail((*at, "pass_when"), "pass_when must be true or false")
+        check.error((*at, "pass_when"), "pass_when must be true or false")
     return AttestationRule(
         criterion=cast(
             Criterion, check.choice((*at, "criterion"), data["criterion"], "criterion", CRITERIA)
@@ -870,15 +856,15 @@ def _read_claimed_vs_observed(
         section_at = (*at, section)
         entries = data[section]
         if not isinstance(entries, dict):
-            check.fail(section_at, f"{section} must map each word to the probes that observe it")
+            check.error(section_at, f"{section} must map each word to the probes that observe it")
             continue
         found: dict[str, ObservedBy] = {}
         for word, entry in entries.items():
             word_at = (*section_at, str(word))
             if word not in words:
                 what = section.removesuffix("s")
-                check.fail(
-                    word_at, f"unknown {what} {word!r}{_did_you_mean(word, words)}", key=True
+                check.error(
+                    word_at, f"unknown {what} {word!r}{did_you_mean(word, words)}", key=True
                 )
                 continue
             observed_by = _read_observed_by(check, word_at, entry, refs)
@@ -900,7 +886,7 @@ def _read_observed_by(
             return None
         invert = data.get("invert", False)
         if not isinstance(invert, bool):
-            check.fail((*at, "invert"), "invert must be true or false")
+            check.error((*at, "invert"), "invert must be true or false")
         value, probes_at = data["probes"], (*at, "probes")
     probes = _probe_ids(check, probes_at, value, refs)
     return ObservedBy(probes, invert is True) if probes else None
@@ -912,12 +898,12 @@ def _probe_ids(check: _Checker, at: PathKey, value: object, refs: _ProbeRefs) ->
         refs.add(value, at)
         return (value,)
     if not isinstance(value, list) or not value:
-        check.fail(at, "give a probe id or a non-empty list of probe ids")
+        check.error(at, "give a probe id or a non-empty list of probe ids")
         return ()
     ids: list[str] = []
     for index, item in enumerate(value):
         if not isinstance(item, str) or not item:
-            check.fail((*at, index), "a probe id is text, the name of a probe file")
+            check.error((*at, index), "a probe id is text, the name of a probe file")
             continue
         refs.add(item, (*at, index))
         ids.append(item)
@@ -940,7 +926,7 @@ def _read_ladder(check: _Checker, value: object, refs: _ProbeRefs) -> tuple[Ladd
     if value is MISSING:
         return ()
     if not isinstance(value, list) or len(value) < 2:
-        check.fail(at, "ladder must list the levels L0, L1, ... (at least two) in order")
+        check.error(at, "ladder must list the levels L0, L1, ... (at least two) in order")
         return ()
     levels: list[LadderLevel] = []
     for index, item in enumerate(value):
@@ -951,9 +937,9 @@ def _read_ladder(check: _Checker, value: object, refs: _ProbeRefs) -> tuple[Ladd
             continue
         name = data.get("level", MISSING)
         if name is not MISSING and name != f"L{index}":
-            check.fail((*item_at, "level"), f"level {name!r} must be 'L{index}' (in order)")
+            check.error((*item_at, "level"), f"level {name!r} must be 'L{index}' (in order)")
         if index == 0 and "requires" in data:
-            check.fail((*item_at, "requires"), "L0 always holds: it has no `requires`", key=True)
+            check.error((*item_at, "requires"), "L0 always holds: it has no `requires`", key=True)
         requires = None
         if index > 0 and "requires" in data:
             requires = _read_condition(check, (*item_at, "requires"), data["requires"], refs)
@@ -966,17 +952,17 @@ def _read_condition(  # noqa: PLR0911 - one return per kind of operator, in voca
     check: _Checker, at: PathKey, value: object, refs: _ProbeRefs
 ) -> LadderCondition | None:
     if not isinstance(value, dict) or len(value) != 1:
-        check.fail(at, f"a condition is one `operator: argument` pair ({', '.join(LADDER_OPS)})")
+        check.error(at, f"a condition is one `operator: argument` pair ({', '.join(LADDER_OPS)})")
         return None
     ((key, argument),) = value.items()
     op_at = (*at, str(key))
     if key not in LADDER_OPS:
-        check.fail(op_at, f"unknown condition {key!r}{_did_you_mean(key, LADDER_OPS)}", key=True)
+        check.error(op_at, f"unknown condition {key!r}{did_you_mean(key, LADDER_OPS)}", key=True)
         return None
     op = cast(LadderOp, key)
     if op in _PROBE_OPS:
         if op == "all_pass" and not isinstance(argument, list):
-            check.fail(op_at, "all_pass takes a list of probe ids")
+            check.error(op_at, "all_pass takes a list of probe ids")
             return None
         probes = _probe_ids(check, op_at, argument, refs)
         return LadderCondition(op, probes=probes) if probes else None
@@ -990,7 +976,7 @@ def _read_condition(  # noqa: PLR0911 - one return per kind of operator, in voca
         child = _read_condition(check, op_at, argument, refs)
         return LadderCondition(op, children=(child,)) if child else None
     if not isinstance(argument, list) or not argument:
-        check.fail(op_at, f"{op} takes a non-empty list of conditions")
+        check.error(op_at, f"{op} takes a non-empty list of conditions")
         return None
     children = [_read_condition(check, (*op_at, i), c, refs) for i, c in enumerate(argument)]
     kept = tuple(c for c in children if c is not None)
@@ -1002,13 +988,13 @@ def _condition_words(
 ) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     if not items:
-        check.fail(at, f"{op} takes a word or a non-empty list of words")
+        check.error(at, f"{op} takes a word or a non-empty list of words")
         return ()
     words: list[str] = []
     for index, item in enumerate(items):
         item_at = (*at, index) if isinstance(value, list) else at
         if not isinstance(item, str) or item not in allowed:
-            check.fail(item_at, f"{op} {item!r} is not one of {', '.join(allowed)}")
+            check.error(item_at, f"{op} {item!r} is not one of {', '.join(allowed)}")
             continue
         words.append(item)
     return tuple(words) if len(words) == len(items) else ()
@@ -1018,15 +1004,15 @@ def _condition_claims(
     check: _Checker, at: PathKey, value: object
 ) -> tuple[tuple[str, bool | str], ...]:
     if not isinstance(value, dict) or not value:
-        check.fail(at, "attested takes a mapping of claim: value, e.g. {api_access_fee: false}")
+        check.error(at, "attested takes a mapping of claim: value, e.g. {api_access_fee: false}")
         return ()
     claims: list[tuple[str, bool | str]] = []
     for claim, claimed in value.items():
         claim_at = (*at, str(claim))
         if claim not in CLAIMS:
-            check.fail(claim_at, f"unknown claim {claim!r}{_did_you_mean(claim, CLAIMS)}", key=True)
+            check.error(claim_at, f"unknown claim {claim!r}{did_you_mean(claim, CLAIMS)}", key=True)
         elif not isinstance(claimed, bool | str) or claimed == "":
-            check.fail(claim_at, "a claim's value is true, false or a word")
+            check.error(claim_at, "a claim's value is true, false or a word")
         else:
             claims.append((str(claim), claimed))
     return tuple(claims) if len(claims) == len(value) else ()

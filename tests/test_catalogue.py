@@ -13,6 +13,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.catalogues import catalogue_problems as problems
+from support.catalogues import parse_catalogue_text as parse
 
 from api_audit.catalogue import (
     ATTESTATION_KEYS,
@@ -33,17 +35,6 @@ from api_audit.errors import CatalogueError, Problem, UsageError
 from api_audit.models import Catalogue, Instance, System
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def parse(text: str) -> Catalogue:
-    return parse_catalogue(textwrap.dedent(text).encode(), "vendors.yaml")
-
-
-def problems(text: str | bytes) -> list[str]:
-    raw = text if isinstance(text, bytes) else textwrap.dedent(text).encode()
-    with pytest.raises(CatalogueError) as caught:
-        parse_catalogue(raw, "vendors.yaml")
-    return [str(p) for p in caught.value.problems]
 
 
 # The keys issue 2 promises, exactly as written there.
@@ -581,6 +572,16 @@ def test_deep_nesting_is_one_line() -> None:
     assert re.fullmatch(
         r"vendors\.yaml(:\d+:\d+)?: (nested deeper than 64|invalid YAML: .*)", found[0]
     )
+
+
+def test_nesting_made_deep_by_aliases_is_one_line() -> None:
+    """Each anchor is first measured where it sits shallow (the `last` list names them in
+    reverse), then used 60 levels deeper by the next: expanded, 6,000 levels deep. The
+    problem is shown at the list whose alias takes it past the limit."""
+    lines = ["a0: &a0 " + "[" * 60 + "x" + "]" * 60]
+    lines += [f"a{i}: &a{i} " + "[" * 60 + f"*a{i - 1}" + "]" * 60 for i in range(1, 100)]
+    lines.append("last: [" + ", ".join(f"*a{i}" for i in reversed(range(100))) + "]")
+    assert problems("\n".join(lines) + "\n") == ["vendors.yaml:2:68: nested deeper than 64"]
 
 
 def test_huge_file_is_one_line() -> None:

@@ -11,8 +11,8 @@ import pytest
 from loopback import LoopbackSite
 
 from api_audit.catalogue import load_catalogue
+from api_audit.catalogue.renewals import upcoming_renewals
 from api_audit.cli import main
-from api_audit.renewals import upcoming_renewals
 
 
 @pytest.fixture

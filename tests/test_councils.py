@@ -6,7 +6,7 @@ from importlib import resources
 
 import pytest
 
-from api_audit.councils import describe, load_register, parse_register
+from api_audit.catalogue.councils import describe, load_register, parse_register
 
 
 def test_register_is_packaged_and_read_once() -> None:

@@ -13,16 +13,16 @@ import io
 import json
 import re
 import shutil
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.catalogues import SMALL_CATALOGUE, catalogue_problems
 
 from api_audit import __version__
 from api_audit.catalogue import parse_catalogue
 from api_audit.cli import main
-from api_audit.errors import CatalogueError, MethodologyError
+from api_audit.errors import MethodologyError
 from api_audit.models import Finding
 from api_audit.probes import default_probe_directory, load_methodology
 from api_audit.store import Store
@@ -43,12 +43,6 @@ def escaped(ch: str) -> str:
 def yaml_escape(ch: str) -> str:
     """The character as an escape inside a double-quoted YAML string."""
     return f"\\u{ord(ch):04x}"
-
-
-def problems_of(text: str) -> list[str]:
-    with pytest.raises(CatalogueError) as caught:
-        parse_catalogue(textwrap.dedent(text).encode(), "vendors.yaml")
-    return [str(p) for p in caught.value.problems]
 
 
 def test_the_class_is_complete() -> None:
@@ -145,7 +139,7 @@ ID_PLACES = {
 @pytest.mark.parametrize("ch", HIDDEN, ids=IDS)
 def test_an_id_with_a_hidden_character_is_refused(place: str, ch: str) -> None:
     template, line, said = ID_PLACES[place]
-    found = problems_of(template.format(x=yaml_escape(ch)))
+    found = catalogue_problems(template.format(x=yaml_escape(ch)))
     assert len(found) == 1, found
     assert found[0].startswith(f"vendors.yaml:{line}:"), found
     assert said in found[0] and escaped(ch) in found[0], found
@@ -154,9 +148,9 @@ def test_an_id_with_a_hidden_character_is_refused(place: str, ch: str) -> None:
 
 def test_an_id_with_a_final_newline_is_refused() -> None:
     # `$` in the id patterns also matches before a final newline: ids are matched whole
-    found = problems_of(ID_PLACES["vendor id"][0].format(x="\\n"))
+    found = catalogue_problems(ID_PLACES["vendor id"][0].format(x="\\n"))
     assert "invalid id 'open\\nco'" in found[0]
-    found = problems_of(ID_PLACES["system id"][0].replace('"openco-{x}main"', '"main\\n"'))
+    found = catalogue_problems(ID_PLACES["system id"][0].replace('"openco-{x}main"', '"main\\n"'))
     assert "invalid id 'main\\n'" in found[0]
 
 
@@ -294,20 +288,6 @@ def test_json_escaping_keeps_the_data() -> None:
 
 # --- error lines -------------------------------------------------------------------------------
 
-CATALOGUE = textwrap.dedent(
-    """\
-    schema_version: 1
-    vendors:
-      - id: openco
-        name: OpenCo
-        systems:
-          - id: openco-main
-            name: Main
-            service_areas: [waste]
-            endpoints: {docs: "https://docs.openco.test/"}
-    """
-)
-
 
 def _stderr_of(argv: list[str], capsys: pytest.CaptureFixture[str], code: int = 2) -> str:
     assert main(argv) == code
@@ -320,7 +300,9 @@ def test_a_url_with_a_hidden_character_is_refused_and_shown_escaped(
     ch: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "vendors.yaml"
-    bad.write_text(CATALOGUE.replace("docs.openco.test/", f"docs.openco.test/a{yaml_escape(ch)}b"))
+    bad.write_text(
+        SMALL_CATALOGUE.replace("docs.openco.test/", f"docs.openco.test/a{yaml_escape(ch)}b")
+    )
     err = _stderr_of(["validate", "-c", str(bad)], capsys)
     assert ch not in err
     assert f"{bad}:9:" in err
@@ -332,7 +314,11 @@ def test_a_key_with_a_hidden_character_is_shown_escaped(
     ch: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "vendors.yaml"
-    bad.write_text(CATALOGUE.replace("    name: Main", f'    "na{yaml_escape(ch)}me": Main'))
+    bad.write_text(
+        SMALL_CATALOGUE.replace(
+            "    name: OpenCo Waste", f'    "na{yaml_escape(ch)}me": OpenCo Waste'
+        )
+    )
     err = _stderr_of(["validate", "-c", str(bad)], capsys)
     assert ch not in err
     assert f"unknown key 'na{escaped(ch)}me' in system" in err
@@ -343,7 +329,7 @@ def test_a_filter_with_a_hidden_character_is_shown_escaped(
     ch: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     catalogue = tmp_path / "vendors.yaml"
-    catalogue.write_text(CATALOGUE)
+    catalogue.write_text(SMALL_CATALOGUE)
     argv = ["run", "-c", str(catalogue), "--db", str(tmp_path / "a.db"), "--vendor", f"x{ch}"]
     err = _stderr_of(argv, capsys)
     assert ch not in err
@@ -356,7 +342,7 @@ def test_a_file_name_with_a_hidden_character_is_shown_escaped(
     ch: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = tmp_path / f"vendors{ch}.yaml"
-    good.write_text(CATALOGUE)
+    good.write_text(SMALL_CATALOGUE)
     out = _stderr_of(["validate", "-c", str(good)], capsys, code=0)
     assert ch not in out
     assert f"vendors{escaped(ch)}.yaml: ok" in out

@@ -12,34 +12,25 @@ import shutil
 import signal
 import socket
 import stat
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
 import pytest
+from support.catalogues import SMALL_CATALOGUE
 
 from api_audit.catalogue import load_catalogue
 from api_audit.cli import main
 from api_audit.errors import CatalogueError, MethodologyError, StoreError
-from api_audit.inputs import InputFileError, read_regular_file
+from api_audit.loading import (
+    MAX_BYTES,
+    InputFileError,
+    YamlLoadError,
+    load_yaml_bytes,
+    read_regular_file,
+)
 from api_audit.probes import default_probe_directory, load_methodology
 from api_audit.store import Store
-from api_audit.yamlfile import MAX_BYTES, YamlLoadError, load_yaml_bytes
-
-CATALOGUE = textwrap.dedent(
-    """\
-    schema_version: 1
-    vendors:
-      - id: openco
-        name: OpenCo
-        systems:
-          - id: openco-main
-            name: OpenCo Waste
-            service_areas: [waste]
-            endpoints: {docs: "https://docs.openco.test/"}
-    """
-)
 
 
 @pytest.fixture(autouse=True)
@@ -186,7 +177,7 @@ def test_a_special_database_path_is_refused_at_once(
 ) -> None:
     path, words = special
     catalogue = tmp_path / "vendors.yaml"
-    catalogue.write_text(CATALOGUE)
+    catalogue.write_text(SMALL_CATALOGUE)
     assert main(["run", "-c", str(catalogue), "--db", path]) == 2
     assert capsys.readouterr().err == (
         f"api-audit: error: cannot use {path} as a database: it is {words}, not a regular file\n"
@@ -299,7 +290,7 @@ def test_a_bad_byte_in_the_catalogue_is_one_line_from_the_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "vendors.yaml"
-    bad.write_text(CATALOGUE.replace("OpenCo Waste", "OpenCo \x9b2J Waste"), "utf-8")
+    bad.write_text(SMALL_CATALOGUE.replace("OpenCo Waste", "OpenCo \x9b2J Waste"), "utf-8")
     assert main(["validate", "-c", str(bad)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"{bad}:7:22: control character U+009B is not allowed in a YAML file",

@@ -108,7 +108,7 @@ def renewals(
 ) -> None:
     """List council contracts that end soon, with each system's latest grade."""
     from api_audit.catalogue import load_catalogue, select_systems
-    from api_audit.renewals import renewal_rows, upcoming_renewals
+    from api_audit.catalogue.renewals import renewal_rows, upcoming_renewals
     from api_audit.report.renewals import renewals_table
 
     loaded = load_catalogue(catalogue)

@@ -10,7 +10,7 @@ from typing import Final
 from sqlite_utils import Database
 
 from api_audit.errors import StoreError
-from api_audit.inputs import InputFileError, NotRegularFileError, read_regular_file
+from api_audit.loading.files import InputFileError, NotRegularFileError, read_regular_file
 from api_audit.store.migrations import KNOWN_MIGRATIONS, MIGRATIONS
 
 BUSY_TIMEOUT_MS: Final = 5000  # how long to wait for another process's lock
@@ -23,7 +23,7 @@ def check_file(path: Path) -> None:
     """Refuse anything at `path` that is not an SQLite file, before SQLite touches it.
 
     Nothing that is not a regular file is opened: a FIFO would block the open, /dev/zero
-    would be read as a database (inputs.py)."""
+    would be read as a database (loading/files.py)."""
     if not path.exists():  # stat() only: nothing is opened
         if not path.parent.is_dir():
             raise StoreError(f"cannot create database {path}: folder {path.parent} does not exist")

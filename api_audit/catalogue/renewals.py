@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from api_audit.councils import load_register
+from api_audit.catalogue.councils import load_register
 from api_audit.models import Catalogue, Instance, System, Vendor
 from api_audit.redact import redact_url
 

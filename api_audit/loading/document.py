@@ -1,9 +1,8 @@
-"""Read our own YAML input files safely, keeping the line and column of every value.
+"""Read one of our own YAML input files into plain data, keeping where each value was written.
 
 Used by the catalogue and probe loaders so each problem can be reported as
-`file:line:col: message`. Limits (size, depth, alias expansion) are checked on the node
-graph *before* any Python objects are built, so an alias bomb or a deeply nested file
-costs milliseconds and ends in one clear line (engineering reference §4.7).
+`file:line:col: message`. The file is held to the limits in `limits.py` (size first, then
+depth and alias expansion on the node graph) before any Python objects are built.
 """
 
 from __future__ import annotations
@@ -15,16 +14,13 @@ from pathlib import Path
 import yaml
 
 from api_audit.errors import Problem
-from api_audit.inputs import InputFileError, InputTooLargeError, read_regular_file
+from api_audit.loading.files import InputFileError, InputTooLargeError, read_regular_file
+from api_audit.loading.limits import MAX_BYTES, MAX_DEPTH, MAX_NODES, find_breach
 
 try:  # libyaml is ~4x faster and has its own nesting limit; fall back if not built
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
-
-MAX_BYTES = 10 * 1024 * 1024
-MAX_DEPTH = 64
-MAX_NODES = 1_000_000  # after alias expansion
 
 PathKey = tuple[str | int, ...]
 
@@ -136,48 +132,21 @@ def _position(text: str, index: int) -> tuple[int, int]:
 
 
 def _check_limits(root: yaml.Node, shown: str) -> None:
-    """Count nodes as they would be after alias expansion, and the depth, iteratively."""
-    expanded: dict[int, int] = {}
-    # (node, depth, children_done): post-order walk with memo by identity, so a shared
-    # (aliased) subtree is measured once but counted every time it is used.
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
-    active: set[int] = set()
-    while stack:
-        node, depth, done = stack.pop()
-        key = id(node)
-        if depth > MAX_DEPTH:
-            mark = node.start_mark
-            raise YamlLoadError(
-                Problem(shown, mark.line + 1, mark.column + 1, f"nested deeper than {MAX_DEPTH}")
-            )
-        children = _children(node)
-        if done:
-            active.discard(key)
-            total = 1 + sum(expanded[id(c)] for c in children)
-            if total > MAX_NODES:
-                raise YamlLoadError(
-                    Problem(shown, 0, 0, f"aliases expand to more than {MAX_NODES} nodes")
-                )
-            expanded[key] = total
-            continue
-        if key in expanded:
-            continue
-        if key in active:
-            mark = node.start_mark
-            raise YamlLoadError(
-                Problem(shown, mark.line + 1, mark.column + 1, "an alias refers to itself")
-            )
-        active.add(key)
-        stack.append((node, depth, True))
-        stack.extend((c, depth + 1, False) for c in children if id(c) not in expanded)
+    """Raise YamlLoadError, located at the node where it was found, for a broken limit."""
+    breach = find_breach(root)
+    if breach is None:
+        return
+    if breach.limit == "nodes":  # a count over the whole document: no one place to show
+        raise YamlLoadError(Problem(shown, 0, 0, f"aliases expand to more than {MAX_NODES} nodes"))
+    mark = breach.node.start_mark
+    message = _BREACH_MESSAGES[breach.limit]
+    raise YamlLoadError(Problem(shown, mark.line + 1, mark.column + 1, message))
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
+_BREACH_MESSAGES = {
+    "depth": f"nested deeper than {MAX_DEPTH}",
+    "cycle": "an alias refers to itself",
+}
 
 
 def _to_python(

@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterator
 from importlib import resources
 
+from api_audit.loading.wording import quoted
 from api_audit.models import Council
 
 REGISTER_FILE = "uk_local_authorities.csv"
@@ -57,6 +58,15 @@ class CouncilRegister:
             return self._by_code[close[0]]
         close = difflib.get_close_matches(wanted.lower(), list(self._names), n=1, cutoff=0.6)
         return self._names[close[0]] if close else None
+
+    def unknown(self, code: str) -> str:
+        """What to say about a code that is not in the register, with the likeliest council."""
+        guess = self.suggest(code)
+        hint = f" (did you mean {describe(guess)}?)" if guess else ""
+        return (
+            f"unknown council {quoted(code)}: not a GSS or three-letter code in the council "
+            f"register{hint}"
+        )
 
 
 @functools.cache

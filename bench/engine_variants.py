@@ -66,9 +66,9 @@ def child(args: argparse.Namespace) -> dict[str, object]:
     import httpx
 
     from api_audit.catalogue import load_catalogue, select_systems
+    from api_audit.methodology import load_methodology
     from api_audit.net import FetchOptions, HttpEngine
     from api_audit.plan import distinct_requests, plan_probes
-    from api_audit.probes import load_methodology
 
     variant = args.variant
 

@@ -14,6 +14,7 @@ from api_audit.audit import run_audit
 from api_audit.catalogue import load_catalogue
 from api_audit.demo.market import default_suppliers, serve_market
 from api_audit.errors import MethodologyError
+from api_audit.methodology import default_probe_directory, load_methodology
 from api_audit.models import (
     CLAIMS,
     Attestation,
@@ -25,7 +26,6 @@ from api_audit.models import (
     System,
 )
 from api_audit.net import FetchOptions
-from api_audit.probes import default_probe_directory, load_methodology
 from api_audit.scoring import build_scorecard, score_system
 from api_audit.scoring.attestations import (
     attestation_findings,

@@ -18,7 +18,7 @@ from loopback import LoopbackSite, RecordingSockets, Route
 from api_audit import audit as audit_module
 from api_audit.audit import SYSTEMS_PER_SLOT, WINDOW_GROWTH, interleave_by_origin, run_audit
 from api_audit.errors import StoreError
-from api_audit.methodology import expectation
+from api_audit.methodology import expectation, load_methodology
 from api_audit.models import (
     Catalogue,
     Exchange,
@@ -31,7 +31,6 @@ from api_audit.models import (
     Vendor,
 )
 from api_audit.net import FetchOptions, HttpEngine
-from api_audit.probes import load_methodology
 from api_audit.store import Store
 
 BODY = b"<html><head><title>Docs</title></head><body>" + b"d" * (1024 * 1024) + b"</body></html>"

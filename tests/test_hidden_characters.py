@@ -23,8 +23,8 @@ from api_audit import __version__
 from api_audit.catalogue import parse_catalogue
 from api_audit.cli import main
 from api_audit.errors import MethodologyError
+from api_audit.methodology import default_probe_directory, load_methodology
 from api_audit.models import Finding
-from api_audit.probes import default_probe_directory, load_methodology
 from api_audit.store import Store
 from api_audit.text import escape_controls, escape_json_text, strip_controls
 

@@ -29,7 +29,7 @@ from api_audit.loading import (
     load_yaml_bytes,
     read_regular_file,
 )
-from api_audit.probes import default_probe_directory, load_methodology
+from api_audit.methodology import default_probe_directory, load_methodology
 from api_audit.store import Store
 
 

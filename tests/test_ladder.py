@@ -16,7 +16,8 @@ import pytest
 
 from api_audit.cli import main
 from api_audit.errors import MethodologyError
-from api_audit.evaluate import run_example
+from api_audit.methodology import default_probe_directory, load_methodology
+from api_audit.methodology.examples import run_example
 from api_audit.models import (
     SIGN_INS,
     Attestation,
@@ -27,7 +28,6 @@ from api_audit.models import (
     SignIn,
     System,
 )
-from api_audit.probes import default_probe_directory, load_methodology
 from api_audit.scoring.ladder import LadderPlace, failed_at_sign_in, judge, ladder_place
 
 SHIPPED = load_methodology()

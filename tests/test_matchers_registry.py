@@ -8,14 +8,13 @@ import re
 import pytest
 from matcher_support import check, exchange
 
-from api_audit.methodology import LINKS, MATCHERS, BadArgument, expectation
+from api_audit.methodology import LINKS, MATCHERS, BadArgument, expectation, load_methodology
 from api_audit.methodology.matchers.arguments import read_true
 from api_audit.methodology.matchers.body import BodyTerms
 from api_audit.methodology.matchers.http import HeaderRule
 from api_audit.methodology.matchers.registry import link, matcher
 from api_audit.methodology.matchers.wording import Wording
 from api_audit.models import Expectation
-from api_audit.probes import load_methodology
 
 # --- the registry ---------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from api_audit.evaluate import evaluate, exchange_from_example, follow_up_requests
-from api_audit.methodology import expectation
+from api_audit.evaluate import evaluate, follow_up_requests
+from api_audit.methodology import expectation, load_methodology
+from api_audit.methodology.examples import exchange_from_example
 from api_audit.models import (
     EXCHANGE_ERROR_WORDS,
     EXCHANGE_ERRORS,
@@ -36,7 +37,6 @@ from api_audit.plan import (
     plan_probe,
     plan_probes,
 )
-from api_audit.probes import load_methodology
 from api_audit.scoring import score_system
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

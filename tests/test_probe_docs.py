@@ -13,9 +13,8 @@ import pytest
 from rich.console import Console
 
 from api_audit.cli import main
-from api_audit.evaluate import run_example
-from api_audit.methodology import LINKS, MATCHERS
-from api_audit.probes import default_probe_directory, load_methodology
+from api_audit.methodology import LINKS, MATCHERS, default_probe_directory, load_methodology
+from api_audit.methodology.examples import run_example
 from api_audit.report.probe_docs import (
     REGENERATE,
     describe_request,

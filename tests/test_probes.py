@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from api_audit.errors import MethodologyError
-from api_audit.evaluate import run_example
+from api_audit.methodology import default_probe_directory, load_methodology
+from api_audit.methodology.examples import run_example
 from api_audit.models import Probe, ProbeExample
-from api_audit.probes import default_probe_directory, load_methodology
 
 SHIPPED = load_methodology()
 EXAMPLES = [(probe, example) for probe in SHIPPED.probes for example in probe.examples]
@@ -401,8 +401,8 @@ def test_soft_200_needs_a_random_path(tmp_path: Path) -> None:
             "response: {status: 404}",
             "response: {status: 404, error: oops}",
             "23:36: error 'oops' is not one of timeout, deadline, connect, dns, tls, "
-            "blocked_address, too_many_redirects, too_large, unsupported_encoding, bad_url, "
-            "protocol, robots",
+            "blocked_address, too_many_redirects, too_large, unsupported_encoding, protocol, "
+            "bad_url, robots, host_budget",
         ),
         (
             "  - status: 2xx",

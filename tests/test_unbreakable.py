@@ -25,6 +25,7 @@ from hostile_market import Market, Run, Site, audit, raw, static
 
 from api_audit.errors import StoreError
 from api_audit.evaluate import evaluate, follow_up_requests
+from api_audit.methodology import load_methodology
 from api_audit.models import (
     ENDPOINT_KINDS,
     Catalogue,
@@ -35,7 +36,6 @@ from api_audit.models import (
     System,
 )
 from api_audit.plan import distinct_requests, plan_probes
-from api_audit.probes import load_methodology
 from api_audit.store import Store
 from api_audit.text import without_surrogates
 

@@ -113,7 +113,7 @@ def run(
     """Audit the catalogue's systems, store every observation, print the scorecard."""
     from api_audit.catalogue import load_catalogue, select_systems
     from api_audit.cli.results_commands import print_run
-    from api_audit.probes import load_methodology
+    from api_audit.methodology import load_methodology
     from api_audit.store import Store
 
     options = RunOptions(
@@ -208,8 +208,8 @@ def demo(
     from api_audit.catalogue import load_catalogue
     from api_audit.cli.results_commands import print_run
     from api_audit.demo.market import serve_market
+    from api_audit.methodology import load_methodology
     from api_audit.net import FetchOptions
-    from api_audit.probes import load_methodology
     from api_audit.store import Store
 
     err = stderr_console()

@@ -15,7 +15,7 @@ from api_audit.errors import AuditError
 
 def probes_list(output: FormatOption = OutputFormat.table, probes: ProbesOption = None) -> None:
     """List every probe: id, criterion, weight, who it applies to, title."""
-    from api_audit.probes import load_methodology
+    from api_audit.methodology import load_methodology
     from api_audit.report.probe_docs import probe_summary, probes_table
     from api_audit.text import escape_json_text
 
@@ -36,8 +36,8 @@ def probes_show(
     probes: ProbesOption = None,
 ) -> None:
     """Show one probe in full: why, request, expectations, remediation, examples run."""
-    from api_audit.evaluate import run_example
-    from api_audit.probes import load_methodology
+    from api_audit.methodology import load_methodology
+    from api_audit.methodology.examples import run_example
     from api_audit.report.probe_docs import probe_detail, probe_to_dict
     from api_audit.text import escape_json_text
 

@@ -31,7 +31,7 @@ def _scorecard_from_store(
     store: Store, run_id: int, rubric: Rubric | None = None, *, keep_findings: bool = True
 ) -> Scorecard:
     """Score a stored run, one system's findings at a time."""
-    from api_audit.probes import load_methodology
+    from api_audit.methodology import load_methodology
     from api_audit.scoring import score_grouped
 
     return score_grouped(
@@ -68,7 +68,7 @@ def scorecard(
 ) -> None:
     """Reprint a run's scorecard from the database, scored from its stored findings
     under the current rubric (or the one in --probes)."""
-    from api_audit.probes import load_methodology
+    from api_audit.methodology import load_methodology
     from api_audit.store import Store
     from api_audit.text import escape_controls
 

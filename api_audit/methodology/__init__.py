@@ -1,9 +1,16 @@
-"""The methodology's code: safe documents, OpenAPI checks, and the matchers probes name.
+"""The methodology's code: loading the probes and rubric, and the matchers they name.
 
-`documents` parses untrusted bytes with limits, `openapi` checks a parsed API description,
-and `matchers/` holds the closed vocabulary of `expect:` and `follow: {link: ...}` by
-family. The names other stages use are re-exported here. (The probe YAML itself ships as
-the data package `api_audit.probe_data`.)
+    loader       probes/*.yaml -> Methodology, every problem located and raised together
+    probe_files  one probe file -> Probe (expectations typed once, examples read)
+    rubric       rubric.yaml -> Rubric (weights, grade bands, attestation rules, ladder)
+    checker      the located checker both readers use
+    matchers/    the closed vocabulary of `expect:` and `follow: {link: ...}`, by family
+    documents    untrusted bytes parsed with limits (JSON, YAML, specs)
+    openapi      a parsed API description checked
+    examples     each probe's examples run as a probe would be (imported on its own)
+
+The names other stages use are re-exported here. (The probe YAML itself ships as the data
+package `api_audit.probe_data`.)
 """
 
 from api_audit.methodology.documents import (
@@ -12,6 +19,12 @@ from api_audit.methodology.documents import (
     parse_json,
     parse_spec,
     parse_yaml,
+)
+from api_audit.methodology.loader import (
+    RUBRIC_FILE,
+    default_probe_directory,
+    load_methodology,
+    methodology_sha256,
 )
 from api_audit.methodology.matchers import (
     LINKS,
@@ -40,6 +53,7 @@ from api_audit.methodology.openapi import (
 __all__ = [
     "LINKS",
     "MATCHERS",
+    "RUBRIC_FILE",
     "BadArgument",
     "CheckBudgetExceeded",
     "FoundLink",
@@ -53,9 +67,12 @@ __all__ = [
     "Verdict",
     "VerdictOutcome",
     "check_openapi",
+    "default_probe_directory",
     "describe_status",
     "expectation",
+    "load_methodology",
     "local_ref_problems",
+    "methodology_sha256",
     "page_similarity",
     "parse_json",
     "parse_spec",

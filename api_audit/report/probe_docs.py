@@ -20,9 +20,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from api_audit.methodology import LINKS, MATCHERS
+from api_audit.methodology import LINKS, MATCHERS, load_methodology
 from api_audit.models import CRITERIA, Applicability, Expectation, Finding, Methodology, Probe
-from api_audit.probes import load_methodology
 from api_audit.text import safe_markup, strip_controls
 
 REGENERATE = "python -m api_audit.report.probe_docs > docs/probes.md"

@@ -53,7 +53,12 @@ def print_run(
 
     card = _scorecard_from_store(store, run_id, rubric, keep_findings=False)
     if output is OutputFormat.json:
-        write_scorecard_json(card, sys.stdout, lambda system_id: store.findings(run_id, system_id))
+        write_scorecard_json(
+            card,
+            sys.stdout,
+            lambda system_id: store.findings(run_id, system_id),
+            lambda keys: store.evidence(run_id, keys),
+        )
     else:
         print_scorecard(card, stdout_console())
 

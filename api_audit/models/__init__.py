@@ -20,6 +20,7 @@ from api_audit.models.catalogue import (
 from api_audit.models.evidence import (
     EXCHANGE_ERROR_WORDS,
     EXCHANGE_ERRORS,
+    EvidenceRef,
     Exchange,
     ExchangeError,
     FetchRequest,
@@ -96,6 +97,7 @@ __all__ = [
     "EndpointEvidence",
     "EndpointKind",
     "EvidenceLevel",
+    "EvidenceRef",
     "Exchange",
     "ExchangeError",
     "Expectation",

@@ -94,3 +94,18 @@ class Exchange:
         """Media type without parameters, lower case ('' when absent)."""
         value = self.header("content-type") or ""
         return value.split(";", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class EvidenceRef:
+    """Where a finding's evidence can be checked: one stored exchange, without its body.
+
+    `sha256` names the stored body (the bodies table, an export's file) so a third party
+    can check that the body the verdict rests on is the one kept."""
+
+    url: str
+    final_url: str
+    status: int | None
+    sha256: str | None  # of the body as stored; None when there was no body
+    fetched_at: str  # ISO time the request was sent ("" when not known)
+    error: ExchangeError | None = None

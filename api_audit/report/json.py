@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TextIO
 
-from api_audit.models import CRITERIA, Disagreement, Finding, Reply, Scorecard, ScoredSystem
+from api_audit.models import (
+    CRITERIA,
+    Disagreement,
+    EvidenceRef,
+    Finding,
+    Reply,
+    Scorecard,
+    ScoredSystem,
+)
 from api_audit.scoring.attestations import ATTESTED_PREFIX
 from api_audit.text import escape_json_text
 
@@ -42,16 +50,23 @@ def scorecard_json(card: Scorecard) -> str:
 
 
 FindingsReader = Callable[[str], Sequence[Finding]]
+# Request keys -> where each exchange can be checked (Store.evidence, for one run).
+EvidenceReader = Callable[[Iterable[str]], Mapping[str, EvidenceRef]]
 
 
 def write_scorecard_json(
-    card: Scorecard, out: TextIO, findings_for: FindingsReader | None = None
+    card: Scorecard,
+    out: TextIO,
+    findings_for: FindingsReader | None = None,
+    evidence_for: EvidenceReader | None = None,
 ) -> None:
     """Write the same document as `scorecard_json`, one system at a time.
 
     A large run's document can be tens of megabytes; writing it system by system (and,
     with `findings_for`, reading each system's findings only when it is written) keeps
-    memory flat instead of building the whole string first.
+    memory flat instead of building the whole string first. With `evidence_for`, each
+    observed finding lists the exchanges it rests on (URL, final URL, status, body hash,
+    time), read one system at a time too.
 
     Text stays UTF-8 (names read as written), except controls and the characters that
     reorder or hide text (bidi overrides, zero-width): those are written as \\uXXXX
@@ -65,12 +80,17 @@ def write_scorecard_json(
         row = scored
         if findings_for is not None:
             row = replace(scored, findings=tuple(findings_for(scored.system_id)))
-        item = escape_json_text(json.dumps(_system(row), indent=2, ensure_ascii=False))
+        keys = (key for f in row.findings if f.basis == "observed" for key in f.evidence)
+        evidence = evidence_for(keys) if evidence_for is not None else {}
+        document = _system(row, evidence)
+        item = escape_json_text(json.dumps(document, indent=2, ensure_ascii=False))
         out.write(("," if index else "") + "\n    " + item.replace("\n", "\n    "))
     out.write("\n  ]\n}\n" if card.systems else "]\n}\n")
 
 
-def _system(row: ScoredSystem) -> dict[str, object]:
+def _system(
+    row: ScoredSystem, evidence: Mapping[str, EvidenceRef] | None = None
+) -> dict[str, object]:
     score = row.score
     return {
         "vendor": row.vendor_id,
@@ -90,13 +110,15 @@ def _system(row: ScoredSystem) -> dict[str, object]:
             for c in CRITERIA
             if c in score.criteria
         },
-        "findings": [_finding(f, row.replies) for f in row.findings],
+        "findings": [_finding(f, row.replies, evidence or {}) for f in row.findings],
         "disagreements": [_disagreement(d, row.replies) for d in row.disagreements],
         "replies": [_reply(r) for r in row.replies],
     }
 
 
-def _finding(finding: Finding, replies: Sequence[Reply]) -> dict[str, object]:
+def _finding(
+    finding: Finding, replies: Sequence[Reply], evidence: Mapping[str, EvidenceRef]
+) -> dict[str, object]:
     about = {finding.probe_id, finding.probe_id.removeprefix(ATTESTED_PREFIX)}
     return {
         "probe": finding.probe_id,
@@ -107,7 +129,19 @@ def _finding(finding: Finding, replies: Sequence[Reply]) -> dict[str, object]:
         "source": finding.source,
         "seen": finding.seen,
         "sign_in": finding.sign_in,
+        "evidence": [_evidence(evidence[k]) for k in finding.evidence if k in evidence],
         "replies": [_reply(r) for r in replies if r.about in about],
+    }
+
+
+def _evidence(ref: EvidenceRef) -> dict[str, object]:
+    return {
+        "url": ref.url,
+        "final_url": ref.final_url,
+        "status": ref.status,
+        "sha256": ref.sha256,
+        "fetched_at": ref.fetched_at,
+        "error": ref.error,
     }
 
 

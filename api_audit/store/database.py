@@ -8,7 +8,7 @@ import itertools
 import sqlite3
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from api_audit.errors import StoreError
 from api_audit.models import (
     Catalogue,
+    EvidenceRef,
     Exchange,
     Finding,
     Methodology,
@@ -37,6 +38,7 @@ from api_audit.store.rows import (
     RUN_STATUSES,
     attestation_row,
     dumps,
+    evidence_from_row,
     exchange_from_row,
     finding_from_row,
     hop_row,
@@ -353,6 +355,24 @@ class Store:
                 yield system_id, [self._finding(row) for row in group]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read findings from {self._label}: {exc}") from None
+
+    def evidence(self, run_id: int, keys: Iterable[str]) -> dict[str, EvidenceRef]:
+        """Where each of these request keys' exchanges can be checked (keys with no stored
+        exchange are left out): what a finding's `evidence` names, without bodies."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, EvidenceRef] = {}
+        for start in range(0, len(wanted), 500):  # under SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)  # placeholders only: the keys are bound
+            where = f"run_id = ? AND request_key IN ({marks})"
+            columns = "request_key, url, final_url, status, body_sha256, started_at, error"
+            sql = f"SELECT {columns} FROM exchanges WHERE {where}"  # noqa: S608 - no values
+            rows = self._read(sql, [run_id, *chunk])
+            for row in rows:
+                found[row["request_key"]] = self._mapped(
+                    "exchanges", f"exchange {row['request_key']!r}", evidence_from_row, row
+                )
+        return found
 
     def exchanges(self, run_id: int) -> list[Exchange]:
         """The run's exchanges in the order they were written, bodies joined back."""

@@ -15,6 +15,7 @@ from api_audit.models import (
     OUTCOMES,
     SIGN_INS,
     Attestation,
+    EvidenceRef,
     Exchange,
     FetchRequest,
     Finding,
@@ -174,6 +175,17 @@ def exchange_from_row(row: Mapping[str, Any]) -> Exchange:
         error_detail=cells.text(row, "error_detail"),
         started_at=cells.text(row, "started_at"),
         tls_version=cells.optional_text(row, "tls_version"),
+    )
+
+
+def evidence_from_row(row: Mapping[str, Any]) -> EvidenceRef:
+    return EvidenceRef(
+        url=cells.text(row, "url"),
+        final_url=cells.text(row, "final_url"),
+        status=cells.optional_integer(row, "status"),
+        sha256=cells.optional_text(row, "body_sha256"),
+        fetched_at=cells.text(row, "started_at"),
+        error=cells.one_of(row, "error", (*EXCHANGE_ERRORS, None)),
     )
 
 

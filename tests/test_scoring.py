@@ -105,20 +105,24 @@ def test_all_inconclusive_is_ungraded_with_no_score() -> None:
     assert all(c.score is None for c in result.criteria.values())
 
 
-def test_coverage_below_floor_is_ungraded_but_keeps_its_score() -> None:
+def test_coverage_below_floor_is_ungraded_with_no_number_but_keeps_its_criteria() -> None:
+    """Issue 11: a number beside "?" is one a reader would quote; the partial criterion
+    scores stay, each beside its coverage."""
     findings = [
         finding("a", "documented", "fail"),
         *[finding(f"i-{c}", c, "inconclusive") for c in ("free", "standards")],
     ]
     result = score_system("sys", findings, RUBRIC)
-    assert (result.score, result.coverage, result.grade) == (0.0, 0.33, "?")
+    assert (result.score, result.coverage, result.grade) == (None, 0.33, "?")
+    assert result.criteria["documented"] == CriterionScore(score=0.0, coverage=1.0)
 
 
 def test_only_unobserved_fails_is_ungraded_never_e() -> None:
     # e.g. "docs URL missing from the catalogue": measured, but nothing was ever fetched
     findings = all_criteria("fail", observed=False)
     result = score_system("sys", findings, RUBRIC)
-    assert result.score == 0.0
+    assert result.score is None  # never a 0.0 beside "?" (issue 11)
+    assert result.criteria["documented"].score == 0.0
     assert result.coverage == 1.0
     assert result.grade == "?"
 
@@ -268,8 +272,8 @@ def test_scorecard_orders_by_score_then_name_with_ungraded_last() -> None:
         ("top-a", "A"),
         ("top-b", "A"),
         ("mid", "B"),
+        ("unreached", "?"),  # the ungraded by name (Aardvark, Beta): "?" claims no rank
         ("low-coverage", "?"),
-        ("unreached", "?"),
     ]
     mid = card.systems[2]
     assert (mid.name, mid.vendor_id, mid.vendor_name) == ("Middling", "v", "Vendor")
@@ -297,7 +301,8 @@ def test_an_attested_finding_never_counts_as_reached() -> None:
         basis="attested",
     )
     result = score_system("sys", [attested], RUBRIC)
-    assert (result.score, result.coverage) == (10.0, 0.33)
+    assert (result.score, result.coverage) == (None, 0.33)
+    assert result.criteria["documented"].score == 10.0  # the attestation still counts there
     assert result.grade == "?"
 
 

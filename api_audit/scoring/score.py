@@ -79,11 +79,14 @@ def score_system(
         f.basis == "observed" and f.observed and f.outcome in ("pass", "fail") for f in findings
     )
     place = ladder_place(rubric.ladder, system or _bare_system(system_id), findings)
+    grade = _grade(score, coverage, observed, rubric)
     return SystemScore(
         system_id=system_id,
-        score=score,
+        # No number beside "?": too little was measured for one to mean anything, and a
+        # reader would quote it (DESIGN.md §7). The criteria stay, with their coverage.
+        score=None if grade == UNGRADED else score,
         coverage=coverage,
-        grade=_grade(score, coverage, observed, rubric),
+        grade=grade,
         criteria=criteria,
         ladder=place.shown if place else "",
         ladder_label=place.label if place else "",
@@ -208,6 +211,8 @@ def _round(value: float, places: int) -> float:
 
 
 def _rank_key(row: ScoredSystem) -> tuple[bool, bool, float, str, str]:
+    """Graded systems by score, best first; then the ungraded by name alone: a "?" makes no
+    claim of rank, so no hidden number orders them."""
     ungraded = row.score.grade == UNGRADED
     score = -(row.score.score or 0.0)
     return (not row.audited, ungraded, score, row.name.casefold(), row.system_id)

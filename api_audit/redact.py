@@ -115,13 +115,10 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         values = sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
         self._values = re.compile("|".join(_spellings(v) for v in values)) if values else None
-        self._value_bytes = tuple(
-            sorted({v.encode() for v in values} | {_percent(v).encode() for v in values})
-        )
-
-    @property
-    def has_values(self) -> bool:
-        return self._values is not None
+        # The same spellings over a body's bytes, read as Latin-1 (one character a byte, a
+        # lossless round trip), so a body is redacted by the same rule as text.
+        in_bodies = "|".join(_spellings(v, in_bytes=True) for v in values)
+        self._in_bodies = re.compile(in_bodies) if values else None
 
     def text(self, text: str) -> str:
         """Free text (a message, an error line, a header value) with secrets replaced."""
@@ -167,12 +164,11 @@ class Redactor:
     def body(self, body: bytes) -> bytes:
         """A response body with the run's own secret values replaced (rule 3 only: a body
         is evidence, kept as received unless a server echoed one of our secrets)."""
-        if not self._value_bytes or not body:
+        if self._in_bodies is None or not body:
             return body
-        for value in self._value_bytes:
-            if value in body:
-                body = body.replace(value, REDACTED.encode())
-        return body
+        text = body.decode("latin-1")
+        redacted = self._in_bodies.sub(REDACTED, text)
+        return body if redacted == text else redacted.encode("latin-1")
 
 
 NO_SECRETS: Final = Redactor()
@@ -221,24 +217,22 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _spellings(value: str) -> str:
-    """A regex for `value` as written, or with any of its characters percent-encoded (to any
-    depth, either case), `+` for a space, or a JSON \\u escape."""
+def _spellings(value: str, *, in_bytes: bool = False) -> str:
+    """A regex for `value` as written, or with any of its characters percent-encoded (its
+    UTF-8 bytes, to any depth, either case), `+` for a space, or a JSON \\u escape. With
+    `in_bytes`, for text that is a body's bytes read as Latin-1: a character as written is
+    then its UTF-8 bytes."""
     parts = []
     for char in value:
-        choices = [re.escape(char)]
-        encoded = "".join(_encoded(f"{byte:02x}") for byte in char.encode())
-        choices.append(encoded)
+        utf8 = char.encode()
+        choices = [re.escape(utf8.decode("latin-1") if in_bytes else char)]
+        choices.append("".join(_encoded(f"{byte:02x}") for byte in utf8))
         if char == " ":
             choices.append(r"\+")
         if ord(char) < 0x10000:
             choices.append(rf"\\u(?i:{ord(char):04x})")
         parts.append(f"(?:{'|'.join(choices)})")
     return "".join(parts)
-
-
-def _percent(value: str) -> str:
-    return "".join(f"%{b:02X}" if not chr(b).isalnum() else chr(b) for b in value.encode())
 
 
 def _redact_param(match: re.Match[str]) -> str:

@@ -121,7 +121,7 @@ def _spellings(secret: str) -> list[str]:
         once.lower(),
         quote_plus(secret),
         quote(once, safe=""),
-        "".join(f"%{ord(c):02x}" for c in secret),  # every character encoded
+        "".join(f"%{b:02x}" for b in secret.encode()),  # every byte encoded
         "".join(f"\\u{ord(c):04x}" for c in secret),  # a JSON escape of each
     ]
 
@@ -155,10 +155,21 @@ def test_catalogue_secrets_are_the_values_of_secret_parameters_and_userinfo() ->
     assert "2" not in found
 
 
-def test_an_echoed_secret_is_replaced_in_a_body() -> None:
-    body = f"<p>your key {SECRET} is not valid</p>".encode()
-    assert SECRET.encode() not in Redactor([SECRET]).body(body)
-    assert Redactor().body(body) == body  # no secrets: the evidence is kept as received
+@pytest.mark.parametrize("spelling", range(7))
+@pytest.mark.parametrize("secret", ["s3cr3t/with+odd=chars", "clé-secrète-42"])
+def test_an_echoed_secret_is_replaced_in_a_body_in_any_spelling(spelling: int, secret: str) -> None:
+    written = _spellings(secret)[spelling]
+    body = f"<p>your key {written} is not valid</p> caf\xe9".encode() + b"\xff\x00"
+    redacted = Redactor([secret]).body(body)
+    assert written.encode() not in redacted
+    assert redacted.endswith(" caf\xe9".encode() + b"\xff\x00")  # other bytes untouched
+    assert REDACTED.encode() in redacted
+
+
+def test_a_body_with_no_secret_in_it_is_kept_as_received() -> None:
+    body = "<p>nothing to hide</p> \u00e9".encode() + b"\xff"
+    assert Redactor([SECRET]).body(body) is body
+    assert Redactor().body(body) is body
 
 
 # --- catalogue error lines -----------------------------------------------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -39,16 +39,15 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+Handler = Callable[[int, FrameType | None], None]
+
+
 @contextmanager
-def stop_signals_raise() -> Iterator[None]:
-    """While inside, SIGINT and SIGTERM raise `Interrupted`."""
+def _stop_signals_handled_by(handler: Handler) -> Iterator[None]:
+    """`handler` for SIGINT and SIGTERM while inside (main thread only); the old ones after."""
     if not _in_main_thread():
         yield
         return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Interrupted(signum)
-
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
@@ -57,24 +56,24 @@ def stop_signals_raise() -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+@contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM raise `Interrupted`."""
+    with _stop_signals_handled_by(_raise_interrupted):
+        yield
+
+
 @contextmanager
 def stop_signals_deferred(*, raise_after: bool = True) -> Iterator[None]:
     """While inside, SIGINT and SIGTERM are noted, not acted on; on leaving, the first one
     noted raises `Interrupted` (unless `raise_after` is False: an exception is on its way)."""
     received: list[int] = []
-    if not _in_main_thread():
+    with _stop_signals_handled_by(lambda signum, frame: received.append(signum)):
         yield
-        return
-
-    def note(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-
-    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
     if received and raise_after:
         raise Interrupted(received[0])
 

@@ -305,7 +305,7 @@ def test_any_text_field_of_a_finding_is_stored_cleaned(field: str) -> None:
         assert getattr(bad, field) == without_surrogates(getattr(finding, field))
 
 
-def test_a_catalogue_path_with_undecodable_bytes_is_stored(tmp_path: Path) -> None:
+def test_a_catalogue_path_with_undecodable_bytes_is_stored() -> None:
     source = b"/tmp/caf\xe9/vendors.yaml".decode("utf-8", "surrogateescape")
     with Store.open(":memory:") as store:
         run = store.start_run(

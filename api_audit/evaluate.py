@@ -2,7 +2,8 @@
 
 The rules, in order (DESIGN.md §4, "inconclusive is not zero"):
 0. the probe does not apply to the system (`applies_to`): not_applicable;
-1. no target URL in the catalogue: the probe's `when_missing` outcome;
+1. no target URL in the catalogue: `plan.missing_target` (not measured, unless the
+   catalogue records a search that found none and the probe's `when_missing` is fail);
 2. the fetch failed (timeout, DNS, blocked address, too large ...): inconclusive;
 3. the server answered 5xx or 429: inconclusive (it could not or would not answer now);
 4. the expectations in order: the first fail or not_applicable decides; else any
@@ -62,11 +63,10 @@ class _Judgement:
 
 def evaluate(plan: ProbePlan, exchanges: Mapping[str, Exchange], *, now: datetime) -> Finding:
     """The finding for one plan, from the exchanges fetched (keyed by FetchRequest.key)."""
-    probe = plan.probe
     if not plan.applicable:
         return _finding(plan, _Judgement("not_applicable", plan.missing))
     if plan.target is None:
-        return _finding(plan, _Judgement(probe.request.when_missing, plan.missing))
+        return _finding(plan, _Judgement(plan.missing_outcome, plan.missing))
     try:
         judgements = [_judge_target(plan, target, exchanges, now) for target in plan.targets]
         return _finding(plan, _pick(plan, judgements))

@@ -23,8 +23,10 @@ from api_audit.models import (
     Applicability,
     FetchRequest,
     Methodology,
+    Outcome,
     Probe,
     ProbeRequest,
+    Research,
     System,
 )
 
@@ -44,6 +46,8 @@ class ProbePlan:
     alternatives: tuple[FetchRequest, ...] = ()  # later candidates, in the probe's order
     applicable: bool = True  # False: the probe does not apply to this system (see missing)
     target_kind: str | None = None  # the catalogue endpoint kind the target came from
+    # The outcome when there is no target: see `missing_target`.
+    missing_outcome: Outcome = "not_applicable"
 
     @property
     def targets(self) -> tuple[FetchRequest, ...]:
@@ -80,7 +84,8 @@ def plan_probe(system: System, probe: Probe, random_token: str) -> ProbePlan:
         if no_http_form:
             return ProbePlan(system, probe, None, None, no_http_form, applicable=False)
     if not urls:
-        return ProbePlan(system, probe, None, None, missing)
+        outcome, missing = missing_target(system, request, missing)
+        return ProbePlan(system, probe, None, None, missing, missing_outcome=outcome)
     targets = [FetchRequest(url=u, method=request.method, accept=request.accept) for u in urls]
     baseline = None
     if request.compare_random_path:
@@ -90,6 +95,31 @@ def plan_probe(system: System, probe: Probe, random_token: str) -> ProbePlan:
             url=origin_of(urls[0]) + BASELINE_PREFIX + random_token, accept=request.accept
         )
     return ProbePlan(system, probe, targets[0], baseline, "", tuple(targets[1:]), True, kind)
+
+
+def missing_target(system: System, request: ProbeRequest, lacking: str) -> tuple[Outcome, str]:
+    """(outcome, message) for a probe with no URL to fetch: a gap in our research is not
+    the supplier's failure (methodology 2027.01, rubric.yaml "silence").
+
+    `when_missing: not_applicable` probes (optional endpoints: pricing, terms, sandbox)
+    do not apply. A `when_missing: fail` probe fails only where the catalogue records a
+    search that found no such URL, as of its date; otherwise it was not measured
+    (inconclusive), which lowers coverage instead of the score.
+    """
+    if request.when_missing == "not_applicable":
+        return "not_applicable", lacking
+    research = system.searched_none(request.endpoint)
+    if research is not None:
+        return "fail", f"{lacking}: {describe_search(research)}"
+    state = system.research_state.replace("-", " ")
+    return "inconclusive", f"not measured: {lacking} (research state: {state})"
+
+
+def describe_search(research: Research) -> str:
+    """ "none found when searched on 2026-11-20 (supplier website, G-Cloud)"."""
+    where = f" ({'; '.join(research.where)})" if research.where else ""
+    searched = research.searched.isoformat() if research.searched else "an unknown date"
+    return f"none found when searched on {searched}{where}"
 
 
 def inapplicable_reason(system: System, applies: Applicability) -> str:

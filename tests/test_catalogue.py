@@ -258,7 +258,7 @@ BAD_SYSTEMS = {
         "service_areas: [waste]\ncolour: blue\n",
         "vendors.yaml:9:9: unknown key 'colour' in system (expected one of: id, name, "
         "service_areas, endpoints, protocols, standards, evidence, sources, notes, "
-        "url_template, instances, attestations, replies)",
+        "url_template, instances, attestations, replies, research)",
     ),
     "missing required key": (
         "notes: no areas\n",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from matcher_support import at, check, check_credit, exchange, outcome
+import pytest
+from matcher_support import URL, at, check, check_credit, exchange, outcome
 
 from api_audit.models import Exchange, FetchRequest, Hop
 
@@ -112,3 +113,89 @@ def test_utf8() -> None:
         exchange(401, "Unauthorized"),
     ):
         assert check("utf8", True, target).outcome == "not_applicable"
+
+
+# --- documentation_format: documents as they are published (methodology 2027.01) -----------
+
+OPENAPI_DOC = '{"openapi": "3.0.3", "info": {"title": "T", "version": "1"}, "paths": {}}'
+SWAGGER_DOC = '{"swagger": "2.0", "info": {"title": "T", "version": "1"}, "paths": {}}'
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "url", "credit"),
+    [
+        ("text/html", "<h1>API</h1>", URL, 1.0),
+        ("application/xhtml+xml", "<html/>", URL, 1.0),
+        (None, "<!doctype html><h1>API</h1>", URL, 1.0),
+        ("application/json", OPENAPI_DOC, URL, 1.0),
+        (
+            "application/yaml",
+            "openapi: 3.1.0\ninfo: {title: T, version: '1'}\npaths: {}\n",
+            URL,
+            1.0,
+        ),
+        ("application/json", SWAGGER_DOC, URL, 1.0),
+        ("application/pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3", URL, 0.5),
+        ("application/x-pdf", b"%PDF-1.7", URL, 0.5),
+        ("application/octet-stream", b"%PDF-1.4 binary", URL, 0.5),
+        ("binary/octet-stream", b"%PDF-1.4 binary", URL, 0.5),
+        (None, b"%PDF-1.4 binary", URL, 0.5),
+        ("application/octet-stream", b"PK\x03\x04", "https://s.test/Interface%20Spec.docx", 0.5),
+        ("application/octet-stream", b"{\\rtf1", "https://s.test/api.RTF", 0.5),
+        ("application/msword", b"\xd0\xcf\x11\xe0", URL, 0.5),
+        (
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            b"PK",
+            URL,
+            0.5,
+        ),
+        ("application/vnd.oasis.opendocument.text", b"PK", URL, 0.5),
+        ("application/rtf", b"{\\rtf1", URL, 0.5),
+        ("text/markdown", "# API\n\nGET /cases", URL, 0.5),
+        ("text/plain", "API guide\nGET /cases returns cases", URL, 0.5),
+    ],
+)
+def test_documentation_format_credits_documents_as_published(
+    content_type: str | None, body: str | bytes, url: str, credit: float
+) -> None:
+    verdict = check("documentation_format", True, exchange(200, body, content_type, final_url=url))
+    assert (verdict.outcome, verdict.credit) == ("pass", credit), verdict.message
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "url"),
+    [
+        ("image/png", b"\x89PNG", URL),
+        ("application/json", '{"error": "not found"}', URL),
+        ("application/json", "[1, 2", URL),
+        ("application/zip", b"PK\x03\x04", URL),
+        ("application/octet-stream", b"\x00\x01binary", URL),
+        ("application/octet-stream", b"\x00", "https://s.test/setup.exe"),
+        ("video/mp4", b"\x00\x00", "https://s.test/guide.pdf"),  # the type says it is not
+        ("application/xml", "<wsdl:definitions/>", URL),
+    ],
+)
+def test_documentation_format_fails_what_is_not_documentation(
+    content_type: str, body: str | bytes, url: str
+) -> None:
+    verdict = check("documentation_format", True, exchange(200, body, content_type, final_url=url))
+    assert verdict.outcome == "fail", verdict.message
+    assert "not documentation" in verdict.message
+
+
+def test_documentation_format_credit_is_the_probes_to_set() -> None:
+    pdf = exchange(200, b"%PDF-1.7", "application/pdf")
+    verdict = check("documentation_format", {"document_credit": 0.25}, pdf)
+    assert (verdict.credit, verdict.message) == (
+        0.25,
+        "a PDF document: public, but not a web page or machine-readable (0.25 credit)",
+    )
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html\x1b[31m", "application/x-\u202epdf", "a" * 500]
+)
+def test_documentation_format_quotes_a_hostile_media_type(content_type: str) -> None:
+    verdict = check("documentation_format", True, exchange(200, b"x", content_type))
+    assert "\x1b" not in verdict.message and "\u202e" not in verdict.message
+    assert len(verdict.message) < 300

@@ -3,6 +3,7 @@ functions on plain values; then the shipped methodology on the market archetypes
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -27,6 +28,7 @@ from api_audit.models import (
     Methodology,
     Probe,
     ProbeRequest,
+    Research,
     System,
 )
 from api_audit.plan import (
@@ -158,8 +160,8 @@ def test_path_under_another_base() -> None:
     [
         (
             "openapi-published",
-            "no spec URL in the catalogue, and no API origin in the catalogue "
-            "(no api_base, spec or docs URL)",
+            "not measured: no spec URL in the catalogue, and no API origin in the catalogue "
+            "(no api_base, spec or docs URL) (research state: endpoints found)",
         ),
         ("spec-anonymous", "no spec URL in the catalogue"),
         ("api-catalog", "no API origin in the catalogue (no api_base, spec or docs URL)"),
@@ -214,17 +216,82 @@ def exchanges_for(
 HTML = {"content-type": "text/html"}
 
 
-def test_missing_target_takes_when_missing() -> None:
-    plan = plan_probe(system("s"), PROBES["docs-public"], TOKEN)
-    finding = evaluate(plan, {}, now=NOW)
+SEARCHED = dt.date(2026, 11, 20)
+
+
+@pytest.mark.parametrize(
+    ("research", "endpoints", "outcome", "message"),
+    [
+        # A blank entry nobody recorded a search for: a gap in our research, not measured.
+        (
+            None,
+            {},
+            "inconclusive",
+            "not measured: no docs URL in the catalogue (research state: not researched)",
+        ),
+        (
+            Research("not-researched"),
+            {},
+            "inconclusive",
+            "not measured: no docs URL in the catalogue (research state: not researched)",
+        ),
+        # Endpoints found, but nobody recorded looking for docs: still not measured.
+        (
+            None,
+            {"api_base": "https://a.test/"},
+            "inconclusive",
+            "not measured: no docs URL in the catalogue (research state: endpoints found)",
+        ),
+        (
+            Research("endpoints-found", SEARCHED, ("vendor site",), ("spec",)),
+            {"api_base": "https://a.test/"},
+            "inconclusive",
+            "not measured: no docs URL in the catalogue (research state: endpoints found)",
+        ),
+        # A recorded search that found none: a fail, as of its date and where.
+        (
+            Research("none-found", SEARCHED, ("vendor site", "G-Cloud")),
+            {},
+            "fail",
+            "no docs URL in the catalogue: none found when searched on 2026-11-20 "
+            "(vendor site; G-Cloud)",
+        ),
+        (
+            Research("endpoints-found", SEARCHED, ("vendor site",), ("docs",)),
+            {"api_base": "https://a.test/"},
+            "fail",
+            "no docs URL in the catalogue: none found when searched on 2026-11-20 (vendor site)",
+        ),
+        # A search without a date proves nothing.
+        (
+            Research("none-found"),
+            {},
+            "inconclusive",
+            "not measured: no docs URL in the catalogue (research state: none found)",
+        ),
+    ],
+)
+def test_missing_target_fails_only_after_a_recorded_search(
+    research: Research | None, endpoints: dict[str, str], outcome: str, message: str
+) -> None:
+    blank = replace(system("s", **endpoints), research=research)
+    finding = evaluate(plan_probe(blank, PROBES["docs-public"], TOKEN), {}, now=NOW)
     assert (finding.outcome, finding.message, finding.observed, finding.evidence) == (
-        "fail",
-        "no docs URL in the catalogue",
+        outcome,
+        message,
         False,
         (),
     )
-    plan = plan_probe(system("s"), PROBES["docs-anonymous"], TOKEN)
-    assert evaluate(plan, {}, now=NOW).outcome == "not_applicable"
+
+
+@pytest.mark.parametrize("research", [None, Research("none-found", SEARCHED, ("vendor site",))])
+def test_missing_optional_endpoint_is_not_applicable_whatever_the_research(
+    research: Research | None,
+) -> None:
+    blank = replace(system("s"), research=research)
+    for probe_id in ("docs-anonymous", "pricing-stated", "sandbox-advertised", "https"):
+        plan = plan_probe(blank, PROBES[probe_id], TOKEN)
+        assert evaluate(plan, {}, now=NOW).outcome == "not_applicable", probe_id
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from api_audit.models import (
     Hop,
     Methodology,
     Reply,
+    Research,
     Rubric,
     System,
     Vendor,
@@ -305,12 +306,14 @@ def test_a_database_at_0001_is_upgraded_on_open(db_path: Path) -> None:
             "0002_attestations_and_claims",
             "0003_exchange_tls_version",
             "0004_finding_sign_in",
+            "0006_system_research",
         ]
         assert store.run_info(1).rubric_version == "2026.11-skeleton"
         (old,) = store.findings(1)
         assert (old.basis, old.source, old.seen, old.observed) == ("observed", None, None, True)
         (system,) = store.systems(1)
         assert (system.protocols, system.attestations, system.replies) == ((), (), ())
+        assert (system.research, system.research_state) == (None, "not-researched")
         store.add_finding(1, finding("attested:api_exists", basis="attested", seen="2026-01-01"))
     with Store.open(db_path) as store:
         assert [f.basis for f in store.findings(1)] == ["attested", "observed"]
@@ -342,6 +345,7 @@ def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
         ("0002_attestations_and_claims",),
         ("0003_exchange_tls_version",),
         ("0004_finding_sign_in",),
+        ("0006_system_research",),
     ]
     assert {"runs", "systems", "exchanges", "bodies", "findings"} <= tables
 
@@ -656,3 +660,33 @@ def test_a_findings_sign_in_reason_round_trips(db_path: Path, reason: str | None
         store.finish_run(run_id)
         (back,) = store.findings(run_id)
     assert back.sign_in == reason
+
+
+@pytest.mark.parametrize(
+    "research",
+    [
+        None,
+        Research("not-researched"),
+        Research("none-found", dt.date(2026, 11, 20), ("vendor site", "G-Cloud"), notes="n"),
+        Research("endpoints-found", dt.date(2026, 11, 20), ("vendor site",), ("spec", "docs")),
+    ],
+)
+def test_a_systems_research_round_trips(db_path: Path, research: Research | None) -> None:
+    with Store.open(db_path) as store:
+        run_id = start(store)
+        store.save_systems(run_id, [replace(SYSTEM, research=research)])
+    with Store.open(db_path) as store:
+        (stored,) = store.systems(run_id)
+    assert stored.research == research
+
+
+def test_a_secret_in_where_it_was_searched_is_not_stored(db_path: Path) -> None:
+    research = Research(
+        "none-found", dt.date(2026, 11, 20), (f"https://s.example/?token={SECRET}",)
+    )
+    with Store.open(db_path) as store:
+        run_id = start(store)
+        store.save_systems(run_id, [replace(SYSTEM, research=research)])
+        (stored,) = store.systems(run_id)
+    assert SECRET not in repr(stored.research)
+    assert stored.research is not None and stored.research.where[0].startswith("https://s.example/")

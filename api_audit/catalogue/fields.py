@@ -17,13 +17,16 @@ from typing import Any, NamedTuple
 from api_audit.catalogue.rules import has_placeholders
 from api_audit.models import (
     CLAIMS,
+    ENDPOINT_KINDS,
     PROTOCOLS,
+    RESEARCH_STATES,
     SERVICE_AREAS,
     STANDARDS,
     Attestation,
     EndpointEvidence,
     Instance,
     Reply,
+    Research,
     System,
     Vendor,
 )
@@ -63,6 +66,11 @@ class Url:
 @dataclass(frozen=True)
 class Urls:
     """A list of URLs without placeholders."""
+
+
+@dataclass(frozen=True)
+class Texts:
+    """A list of texts that are not blank."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,14 @@ class Instances:
     shape: Shape
 
 
+@dataclass(frozen=True)
+class ResearchRecord:
+    """How far a system was researched: one mapping (`shape`) that must agree with the
+    system's endpoints, which are read before it."""
+
+    shape: Shape
+
+
 Kind = (
     SchemaVersion
     | Text
@@ -149,6 +165,7 @@ Kind = (
     | InstanceSlug
     | Url
     | Urls
+    | Texts
     | Evidence
     | Word
     | Words
@@ -161,6 +178,7 @@ Kind = (
     | Endpoints
     | Objects
     | Instances
+    | ResearchRecord
 )
 
 
@@ -192,7 +210,7 @@ class Field:
     def absent(self) -> object:
         """The value when the key is absent: empty for a list or a mapping (a new one each
         time: models keep it), else None."""
-        if isinstance(self.kind, Urls | Objects | Instances):
+        if isinstance(self.kind, Urls | Texts | Objects | Instances):
             return ()
         if isinstance(self.kind, Endpoints):
             return {}
@@ -300,6 +318,22 @@ REPLY = Shape(
     ),
     lambda values, _: Reply(**values),
 )
+RESEARCH = Shape(
+    "research",
+    (
+        Field(
+            "state",
+            Word(RESEARCH_STATES, "research state"),
+            required=True,
+            hint="not-researched, none-found or endpoints-found",
+        ),
+        Field("searched", Date()),
+        Field("where", Texts()),
+        Field("not_found", Words(ENDPOINT_KINDS, "endpoint kind")),
+        Field("notes", Text()),
+    ),
+    lambda values, _: Research(**values),
+)
 SYSTEM = Shape(
     "system",
     (
@@ -320,6 +354,8 @@ SYSTEM = Shape(
         Field("instances", Instances(INSTANCE)),
         Field("attestations", Objects(ATTESTATION)),
         Field("replies", Objects(REPLY)),
+        # Last: it is checked against the endpoints, URL template and instances above.
+        Field("research", ResearchRecord(RESEARCH)),
     ),
     _system,
 )
@@ -352,3 +388,4 @@ ENDPOINT_KEYS = ENDPOINT.keys
 INSTANCE_KEYS = INSTANCE.keys
 ATTESTATION_KEYS = ATTESTATION.keys
 REPLY_KEYS = REPLY.keys
+RESEARCH_KEYS = RESEARCH.keys

@@ -41,9 +41,11 @@ from api_audit.catalogue.fields import (
     InstanceSlug,
     Kind,
     Objects,
+    ResearchRecord,
     SchemaVersion,
     Shape,
     Text,
+    Texts,
     Url,
     Urls,
     Word,
@@ -73,6 +75,7 @@ from api_audit.models import (
     Catalogue,
     EndpointEvidence,
     Instance,
+    Research,
     Vendor,
 )
 
@@ -106,6 +109,16 @@ def parse_catalogue(raw: bytes, source: str = "<catalogue>") -> Catalogue:
         raise CatalogueError(in_file_order(reader.problems))
     digest = hashlib.sha256(raw).hexdigest()
     return Catalogue(SCHEMA_VERSION, vendors, source, digest, tuple(reader.warnings))
+
+
+def _listed_urls(system: Mapping[str, Any]) -> list[str]:
+    """What a system's entry lists: its endpoint kinds, and "url_template" for per-council
+    URLs (a template, or an instance's own URL or endpoints)."""
+    listed = list(system.get("endpoints") or {})
+    instances: tuple[Instance, ...] = system.get("instances") or ()
+    if system.get("url_template") or any(i.url or i.endpoints for i in instances):
+        listed.append("url_template")
+    return listed
 
 
 class _CatalogueReader(ValueReader):
@@ -182,6 +195,8 @@ class _CatalogueReader(ValueReader):
                 return self.url(value, at, placeholders=placeholders)
             case Urls():
                 return self.urls(value, at)
+            case Texts():
+                return self.texts(value, at)
             case Evidence():
                 return self.choice(value, at, EVIDENCE_LEVELS, "evidence level")
             case Word(words=words, what=what):
@@ -208,6 +223,8 @@ class _CatalogueReader(ValueReader):
                 return self.objects(value, at, shape, context)
             case Instances(shape=shape):
                 return self.instances(value, at, shape, context)
+            case ResearchRecord(shape=shape):
+                return self.research(value, at, shape, context)
             case _:  # pragma: no cover - mypy checks that every kind is handled above
                 assert_never(kind)
 
@@ -249,6 +266,48 @@ class _CatalogueReader(ValueReader):
             )
             return None
         return cast(EndpointEvidence | None, self.shape(shape, value, at, {}, f"endpoint '{kind}'"))
+
+    def texts(self, value: object, at: PathKey) -> tuple[str, ...]:
+        found = [self.text(v, t_at) for t_at, v in self.items(value, at)]
+        return tuple(t for t in found if t is not None)
+
+    # --- research ---
+
+    def research(
+        self, value: object, at: PathKey, shape: Shape, system: Mapping[str, Any]
+    ) -> Research | None:
+        """The research record, which must agree with the system's URLs: a search that
+        found nothing lists none, one that found some lists them, and `not_found` names
+        kinds the system does not list."""
+        research = cast(Research | None, self.shape(shape, value, at, system))
+        if research is None:
+            return None
+        listed = _listed_urls(system)
+        if research.state == "none-found":
+            for key, what in (("searched", "the date"), ("where", "where it was searched")):
+                if not getattr(research, key):
+                    self.error(at, f"research state 'none-found' needs '{key}' ({what})")
+        found = research.state == "endpoints-found"
+        if found != bool(listed):
+            lists = f"lists {', '.join(listed)}" if listed else "lists no endpoint"
+            self.error((*at, "state"), f"research state '{research.state}', but the system {lists}")
+        if research.not_found:
+            self.check_not_found(research, at, system)
+        return research
+
+    def check_not_found(self, research: Research, at: PathKey, system: Mapping[str, Any]) -> None:
+        """`not_found` records a search for kinds an endpoints-found system lacks."""
+        if research.state != "endpoints-found":
+            self.error((*at, "not_found"), "'not_found' goes with research state endpoints-found")
+        if research.searched is None:
+            self.error(at, "research with 'not_found' needs 'searched' (the date)")
+        endpoints: Mapping[str, object] = system.get("endpoints") or {}
+        for kind in research.not_found:
+            if kind in endpoints:
+                self.error(
+                    (*at, "not_found"),
+                    f"'not_found' lists '{kind}', but the system has a {kind} URL",
+                )
 
     # --- instances ---
 

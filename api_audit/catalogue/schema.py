@@ -16,6 +16,7 @@ from api_audit.catalogue.fields import (
     ENDPOINT,
     INSTANCE,
     REPLY,
+    RESEARCH,
     SYSTEM,
     VENDOR,
     About,
@@ -31,9 +32,11 @@ from api_audit.catalogue.fields import (
     InstanceSlug,
     Kind,
     Objects,
+    ResearchRecord,
     SchemaVersion,
     Shape,
     Text,
+    Texts,
     Url,
     Urls,
     Word,
@@ -83,7 +86,8 @@ def _schema_defs() -> dict[str, object]:
         "evidence": {
             **_enum(EVIDENCE_LEVELS),
             "description": "seen: in public material; code: in public code or config; "
-            "inferred: from a pattern; none: searched for, not found.",
+            "inferred: from a pattern; none: not evidenced in the sources read (a search "
+            "that found nothing is recorded as a system's research instead).",
         },
         "endpoints": {
             "type": "object",
@@ -91,7 +95,10 @@ def _schema_defs() -> dict[str, object]:
             "properties": {kind: _ref("endpoint") for kind in ENDPOINT_KINDS},
         },
         "endpoint": {"oneOf": [_ref("url_template"), _object(ENDPOINT)]},
-        **{shape.name: _object(shape) for shape in (VENDOR, SYSTEM, INSTANCE, ATTESTATION, REPLY)},
+        **{
+            shape.name: _object(shape)
+            for shape in (VENDOR, SYSTEM, INSTANCE, ATTESTATION, REPLY, RESEARCH)
+        },
     }
 
 
@@ -119,6 +126,8 @@ def _kind_schema(kind: Kind) -> dict[str, object]:  # noqa: PLR0911, PLR0912 - o
             return _ref("url_template" if placeholders else "url")
         case Urls():
             return _array_of(_ref("url"))
+        case Texts():
+            return _array_of({"type": "string", "minLength": 1})
         case Evidence():
             return _ref("evidence")
         case Word(words=words):
@@ -151,6 +160,8 @@ def _kind_schema(kind: Kind) -> dict[str, object]:  # noqa: PLR0911, PLR0912 - o
             return _ref("endpoints")
         case Objects(shape=shape) | Instances(shape=shape):
             return _array_of(_ref(shape.name))
+        case ResearchRecord(shape=shape):
+            return _ref(shape.name)
         case _:  # pragma: no cover - mypy checks that every kind is handled above
             assert_never(kind)
 

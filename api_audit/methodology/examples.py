@@ -22,6 +22,7 @@ from api_audit.models import (
     Hop,
     Probe,
     ProbeExample,
+    Research,
     System,
 )
 from api_audit.plan import plan_probe
@@ -86,6 +87,14 @@ def example_system(probe: Probe, example: ProbeExample) -> System:
     )
     areas = example.service_areas
     claimed = example.claimed
+    research = None
+    if example.searched_none:
+        research = Research(
+            state="none-found" if example.endpoint_missing else "endpoints-found",
+            searched=EXAMPLE_NOW.date(),
+            where=("the supplier's website",),
+            not_found=() if example.endpoint_missing else example.missing_endpoints,
+        )
     return System(
         id=f"example:{probe.id}",
         name=example.name,
@@ -94,6 +103,7 @@ def example_system(probe: Probe, example: ProbeExample) -> System:
         service_areas=probe.applies_to.service_areas if areas is None else areas,
         endpoints=endpoints,
         standards=probe.applies_to.claimed if claimed is None else claimed,
+        research=research,
     )
 
 

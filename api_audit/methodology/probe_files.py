@@ -91,6 +91,7 @@ _EXAMPLE_KEYS = (
     "followed",
     "endpoint_missing",
     "missing_endpoints",
+    "searched_none",
     "service_areas",
     "claimed",
 )
@@ -414,7 +415,8 @@ def _read_example(
         check.error((*at, "endpoint_missing"), "endpoint_missing must be true or false")
     if missing is True and "response" in data:
         check.error((*at, "response"), "an example with endpoint_missing has no response", key=True)
-    if missing is not True and "response" not in data and not _inapplicable_example(data):
+    no_target = missing is True or data.get("searched_none") is True
+    if not no_target and "response" not in data and not _inapplicable_example(data):
         check.error(at, "give a response (or endpoint_missing: true)")
     response = _read_response(check, (*at, "response"), data.get("response", {}))
     baseline = None
@@ -426,6 +428,15 @@ def _read_example(
         if request.follow is None:
             check.error((*at, "followed"), "followed goes with a request that has follow", key=True)
         followed = _read_response(check, (*at, "followed"), data["followed"])
+    searched_none = data.get("searched_none", False)
+    if not isinstance(searched_none, bool):
+        check.error((*at, "searched_none"), "searched_none must be true or false")
+    elif searched_none and not (missing is True or data.get("missing_endpoints")):
+        check.error(
+            (*at, "searched_none"),
+            "searched_none goes with endpoint_missing or missing_endpoints",
+            key=True,
+        )
     credit = None
     if "credit" in data:
         credit = check.number((*at, "credit"), data["credit"], "credit", 0, 1)
@@ -448,6 +459,7 @@ def _read_example(
         missing_endpoints=_word_list(
             check, (*at, "missing_endpoints"), data.get("missing_endpoints", []), ENDPOINT_KINDS
         ),
+        searched_none=searched_none is True,
     )
 
 

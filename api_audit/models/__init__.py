@@ -14,6 +14,7 @@ from api_audit.models.catalogue import (
     EndpointEvidence,
     Instance,
     Reply,
+    Research,
     System,
     Vendor,
 )
@@ -60,6 +61,7 @@ from api_audit.models.vocabulary import (
     EVIDENCE_LEVELS,
     OUTCOMES,
     PROTOCOLS,
+    RESEARCH_STATES,
     SERVICE_AREAS,
     SIGN_INS,
     STANDARDS,
@@ -68,6 +70,7 @@ from api_audit.models.vocabulary import (
     EndpointKind,
     EvidenceLevel,
     Outcome,
+    ResearchState,
     SignIn,
 )
 
@@ -82,6 +85,7 @@ __all__ = [
     "LADDER_OPS",
     "OUTCOMES",
     "PROTOCOLS",
+    "RESEARCH_STATES",
     "SERVICE_AREAS",
     "SIGN_INS",
     "STANDARDS",
@@ -117,6 +121,8 @@ __all__ = [
     "ProbeExample",
     "ProbeRequest",
     "Reply",
+    "Research",
+    "ResearchState",
     "Rubric",
     "RunInfo",
     "Scorecard",

@@ -84,6 +84,23 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Research:
+    """How far a system was researched, so a blank entry is never read as "nothing exists".
+
+    `none-found` records a search that found nothing public: every probe whose endpoint is
+    missing may then fail, as of `searched`. `endpoints-found` may name in `not_found` the
+    endpoint kinds that were looked for and not found (e.g. a spec), with the same effect
+    for those kinds alone.
+    """
+
+    state: str  # a RESEARCH_STATES word
+    searched: dt.date | None = None
+    where: tuple[str, ...] = ()  # where it was searched: URLs or short descriptions
+    not_found: tuple[str, ...] = ()  # endpoint kinds searched for and not found
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
 class System:
     """One product of a vendor, as the catalogue describes it.
 
@@ -110,9 +127,30 @@ class System:
     attestations: tuple[Attestation, ...] = ()
     replies: tuple[Reply, ...] = ()
     council: str | None = None  # Council.key when expanded into one council's instance
+    research: Research | None = None  # as recorded; None: derived (see `research_state`)
 
     def endpoint(self, kind: str) -> str | None:
         return self.endpoints.get(kind)
+
+    @property
+    def research_state(self) -> str:
+        """As recorded, else "endpoints-found" when the entry lists any URL, else
+        "not-researched": an entry nobody recorded a search for was not researched."""
+        if self.research is not None:
+            return self.research.state
+        if self.endpoint_evidence or self.endpoints or self.url_template:
+            return "endpoints-found"
+        return "not-researched"
+
+    def searched_none(self, kind: str | None) -> Research | None:
+        """The recorded search that found no `kind` endpoint (any kind for "none-found"),
+        or None when nobody recorded looking for one."""
+        research = self.research
+        if research is None or research.searched is None:
+            return None
+        if research.state == "none-found" or (kind is not None and kind in research.not_found):
+            return research
+        return None
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,8 @@ class ProbeExample:
     service_areas: tuple[str, ...] | None = None  # None: the probe's applies_to areas
     claimed: tuple[str, ...] | None = None  # None: the probe's applies_to claims
     missing_endpoints: tuple[str, ...] = ()  # endpoint kinds the example system lacks
+    # The catalogue records a search that found none of the missing endpoints.
+    searched_none: bool = False
 
 
 @dataclass(frozen=True)

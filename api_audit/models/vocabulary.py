@@ -98,6 +98,12 @@ STANDARDS: tuple[str, ...] = (
 EvidenceLevel = Literal["seen", "code", "inferred", "none"]
 EVIDENCE_LEVELS: tuple[EvidenceLevel, ...] = get_args(EvidenceLevel)
 
+# How far a system was researched (issue 11): a gap in our research is not the supplier's
+# failure. "not-researched": nobody has looked; "none-found": searched, nothing public found
+# (with the date and where); "endpoints-found": the catalogue lists what was found.
+ResearchState = Literal["not-researched", "none-found", "endpoints-found"]
+RESEARCH_STATES: tuple[ResearchState, ...] = get_args(ResearchState)
+
 # Facts an investigator records by hand because probes cannot see them.
 CLAIMS: tuple[str, ...] = (
     "api_exists",

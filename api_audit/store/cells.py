@@ -89,6 +89,14 @@ def json_strings(row: Row, column: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def string_list(row: Row, column: str) -> tuple[str, ...]:
+    """A list of strings inside an object already read from JSON (see `json_records`)."""
+    value = _cell(row, column)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadCell(column, f"should be a list of strings, not {_kind(value)}")
+    return tuple(value)
+
+
 def json_pairs(row: Row, column: str) -> tuple[tuple[str, str], ...]:
     value = _json(row, column)
     if not isinstance(value, list) or not all(_is_pair(item) for item in value):

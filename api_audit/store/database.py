@@ -44,6 +44,7 @@ from api_audit.store.rows import (
     hop_row,
     now,
     reply_row,
+    research_row,
     run_from_row,
     system_from_row,
 )
@@ -168,6 +169,7 @@ class Store:
                 "standards": dumps(list(s.standards)),
                 "attestations": dumps([attestation_row(a, self._redactor) for a in s.attestations]),
                 "replies": dumps([reply_row(r, self._redactor) for r in s.replies]),
+                "research": _json_or_null(research_row(s.research, self._redactor)),
             }
             for s in systems
         ]
@@ -467,3 +469,7 @@ def _require(value: int | None) -> int:
     if value is None:
         raise StoreError("the database did not return a row id")
     return value
+
+
+def _json_or_null(value: object | None) -> str | None:
+    return None if value is None else dumps(value)

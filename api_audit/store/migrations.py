@@ -159,6 +159,14 @@ def _m0004_finding_sign_in(db: Database) -> None:
             db.execute("UPDATE findings SET sign_in = ? WHERE rowid = ?", [reason, rowid])
 
 
+@_migration("0006_system_research")
+def _m0006_system_research(db: Database) -> None:
+    # How far each system was researched (models.Research) as a JSON object, so a rescore
+    # knows a search that found nothing from a blank entry. NULL: nothing recorded, and
+    # the state is derived from the endpoints, as for runs stored before.
+    db.execute("ALTER TABLE systems ADD COLUMN research TEXT")
+
+
 # The sign-in wording of methodology 2026.11's messages ("at <path>: " first when a probe
 # tried several paths), for migration 0004 only: new findings carry the reason itself.
 _SIGN_IN_WORDING_2026_11: tuple[tuple[str, SignIn], ...] = (

@@ -13,6 +13,7 @@ from api_audit.models import (
     CRITERIA,
     EXCHANGE_ERRORS,
     OUTCOMES,
+    RESEARCH_STATES,
     SIGN_INS,
     Attestation,
     EvidenceRef,
@@ -21,6 +22,7 @@ from api_audit.models import (
     Finding,
     Hop,
     Reply,
+    Research,
     RunInfo,
     System,
 )
@@ -83,6 +85,39 @@ def _reply(row: Mapping[str, Any]) -> Reply:
     )
 
 
+def research_row(research: Research | None, redactor: Redactor) -> dict[str, object] | None:
+    if research is None:
+        return None
+    return {
+        "state": research.state,
+        "searched": research.searched.isoformat() if research.searched else None,
+        "where": [redactor.text(w) for w in research.where],
+        "not_found": list(research.not_found),
+        "notes": redactor.text(research.notes) if research.notes else None,
+    }
+
+
+def _research(row: Mapping[str, Any]) -> Research | None:
+    if row.get("research") is None:
+        return None
+    try:
+        stored = cells.json_object(row, "research")
+        return _research_record(stored)
+    except cells.BadCell as exc:
+        raise cells.BadCell("research", f"'{exc.column}' {exc.problem}") from None
+
+
+def _research_record(stored: Mapping[str, Any]) -> Research:
+    searched = None if stored.get("searched") is None else _date(stored, "searched")
+    return Research(
+        state=cells.one_of(stored, "state", RESEARCH_STATES),
+        searched=searched,
+        where=cells.string_list(stored, "where"),
+        not_found=cells.string_list(stored, "not_found"),
+        notes=cells.optional_text(stored, "notes"),
+    )
+
+
 def hop_row(hop: Hop, redactor: Redactor) -> dict[str, object]:
     return {
         "status": hop.status,
@@ -137,6 +172,7 @@ def system_from_row(row: Mapping[str, Any]) -> System:
         attestations=cells.json_records(row, "attestations", _attestation),
         replies=cells.json_records(row, "replies", _reply),
         council=cells.optional_text(row, "council"),
+        research=_research(row),
     )
 
 

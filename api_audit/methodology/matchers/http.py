@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from api_audit.methodology.documents import UnsafeDocument
 from api_audit.methodology.matchers.arguments import (
     Always,
     BadArgument,
@@ -112,6 +113,93 @@ def match_content_type(patterns: tuple[str, ...], ctx: MatchContext) -> Verdict:
     if any(fnmatch.fnmatchcase(media, p) for p in patterns):
         return passed(f"served as {quote(media)}")
     return failed(f"served as {quote(media)} (expected {wanted})")
+
+
+# --- documentation_format ------------------------------------------------------------------
+
+# Documentation as suppliers publish it (methodology 2027.01, issue 11 item 3). A web page
+# is what the GDS standards ask for; a machine-readable API description documents the API
+# for tools and people alike; an office or text document is public documentation too, but
+# one a council cannot link to a section of or read with tools, so it earns partial credit.
+_WEB_PAGE = ("text/html", "application/xhtml+xml")
+_DOCUMENT_TYPES: tuple[tuple[str, str], ...] = (
+    ("application/pdf", "a PDF document"),
+    ("application/x-pdf", "a PDF document"),
+    ("application/msword", "a Word document"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "a Word document"),
+    ("application/vnd.oasis.opendocument.text", "an OpenDocument text"),
+    ("application/rtf", "a rich-text document"),
+    ("text/rtf", "a rich-text document"),
+    ("text/markdown", "a Markdown document"),
+    ("text/x-markdown", "a Markdown document"),
+    ("text/plain", "a plain-text document"),
+)
+# A document served with a generic type is known by its first bytes or its file name.
+_GENERIC_TYPES = ("", "application/octet-stream", "binary/octet-stream", "application/download")
+_DOCUMENT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    (".pdf", "a PDF document"),
+    (".docx", "a Word document"),
+    (".doc", "a Word document"),
+    (".odt", "an OpenDocument text"),
+    (".rtf", "a rich-text document"),
+    (".md", "a Markdown document"),
+    (".txt", "a plain-text document"),
+)
+
+
+@matcher(
+    "documentation_format",
+    read=share_option("document_credit", 0.5),
+    argument="`true` or {document_credit: 0.5}",
+    doc="The response is documentation a reader can open: a web page or an OpenAPI/Swagger "
+    "description earns full credit; a PDF, Word, OpenDocument, RTF, Markdown or plain-text "
+    "document earns `document_credit` (default 0.5: public, but not a web page or "
+    "machine-readable); anything else fails.",
+)
+def match_documentation_format(document_credit: float, ctx: MatchContext) -> Verdict:
+    ex = ctx.exchange
+    media = ex.content_type
+    if media in _WEB_PAGE:
+        return passed(f"served as {media}")
+    if not media and looks_like_html(ex):
+        return passed("a web page (no Content-Type)")
+    described = _api_description(ctx)
+    if described:
+        return passed(described)
+    document = _document_kind(media, ex.body[:8], ex.final_url)
+    if document:
+        return passed(
+            f"{document}: public, but not a web page or machine-readable "
+            f"({document_credit:g} credit)",
+            document_credit,
+        )
+    if not media:
+        return failed("no Content-Type header, and not documentation a reader can open")
+    return failed(f"served as {quote(media)}, which is not documentation a reader can open")
+
+
+def _api_description(ctx: MatchContext) -> str:
+    """ "an OpenAPI 3.x description" when the body is one (Swagger 2.0 too), else ""."""
+    try:
+        kind = ctx.spec().kind
+    except UnsafeDocument:
+        return ""
+    return {"openapi3": "an OpenAPI 3.x description", "swagger2": "a Swagger 2.0 description"}.get(
+        kind or "", ""
+    )
+
+
+def _document_kind(media: str, head: bytes, url: str) -> str:
+    """What kind of published document this is ("a PDF document"), or ""."""
+    for document_type, kind in _DOCUMENT_TYPES:
+        if media == document_type:
+            return kind
+    if media not in _GENERIC_TYPES:
+        return ""
+    if head.startswith(b"%PDF-"):
+        return "a PDF document"
+    path = urlsplit(url).path.lower()
+    return next((kind for suffix, kind in _DOCUMENT_SUFFIXES if path.endswith(suffix)), "")
 
 
 # --- header --------------------------------------------------------------------------------

@@ -381,7 +381,7 @@ def test_a_fail_after_an_inconclusive_decides() -> None:
     finding = evaluate(plan, exchanges_for(plan, {"status": 200, "body": "x"}), now=NOW)
     assert (finding.outcome, finding.message, finding.observed, finding.credit) == (
         "fail",
-        "no Content-Type header (expected text/html or application/xhtml+xml)",
+        "no Content-Type header, and not documentation a reader can open",
         True,
         0.0,
     )

@@ -305,7 +305,8 @@ def _shift(problem: str, offset: int) -> str:
         (
             "criterion: free",
             "criterion: cheap",
-            "rubric.yaml:3:31: criterion 'cheap' is not one of documented, free, standards",
+            "rubric.yaml:3:31: criterion 'cheap' is not one of documented, free, standards, "
+            "hygiene",
         ),
         (", title: API access costs extra}", "}", "rubric.yaml:3:19: missing key 'title'"),
         (

@@ -501,7 +501,7 @@ def test_the_worked_example_in_the_methodology_matches_the_demo(
 # --- the loader ---------------------------------------------------------------------------------
 
 RUBRIC_HEAD = """methodology_version: "t"
-criterion_weights: {documented: 0.4, free: 0.3, standards: 0.3}
+criterion_weights: {documented: 0.4, free: 0.3, standards: 0.2, hygiene: 0.1}
 coverage_floor: 0.5
 grade_bands: [{grade: A, min_score: 5}, {grade: E, min_score: 0}]
 """

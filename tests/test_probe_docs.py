@@ -109,7 +109,7 @@ def test_probes_list(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, ["probes", "list", "-f", "json"])
     rows = json.loads(out)["probes"]
     assert [r["id"] for r in rows] == [p.id for p in SHIPPED.probes]
-    assert {r["criterion"] for r in rows} == {"documented", "free", "standards"}
+    assert {r["criterion"] for r in rows} == {"documented", "free", "standards", "hygiene"}
 
 
 def test_probes_show(capsys: pytest.CaptureFixture[str]) -> None:

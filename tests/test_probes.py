@@ -11,7 +11,7 @@ import pytest
 from api_audit.errors import MethodologyError
 from api_audit.methodology import default_probe_directory, load_methodology
 from api_audit.methodology.examples import run_example
-from api_audit.models import Probe, ProbeExample
+from api_audit.models import CRITERIA, Applicability, Probe, ProbeExample
 
 SHIPPED = load_methodology()
 EXAMPLES = [(probe, example) for probe in SHIPPED.probes for example in probe.examples]
@@ -39,7 +39,7 @@ def test_the_issue_2_probe_set_is_shipped() -> None:
         "security-txt",
         "https",
     }
-    assert {p.criterion for p in SHIPPED.probes} == {"documented", "free", "standards"}
+    assert {p.criterion for p in SHIPPED.probes} == {"documented", "free", "standards", "hygiene"}
     assert [p.id for p in SHIPPED.probes] == sorted(p.id for p in SHIPPED.probes)
 
 
@@ -104,7 +104,38 @@ def test_sector_standards_apply_only_to_their_areas(probe_id: str, areas: set[st
     assert set(probe.applies_to.service_areas) == areas
     assert probe.applies_to.claimed  # a claim of the standard brings it in too
     assert probe.criterion == "standards"
-    assert probe.weight <= 2  # modest: one missing standard must not sink a system
+    # A data standard leads the criterion where it applies, but one missing standard must
+    # not sink a system: 3 of the 13 or more weight points every system's standards
+    # criterion has. Calendar feeds are a bonus (looked for on the docs page alone).
+    assert probe.weight == (1 if probe_id == "icalendar" else 3)
+
+
+HYGIENE = {"https", "http-redirects-to-https", "tls-version", "utf-8", "security-txt"}
+
+
+def test_standards_are_led_by_open_data_and_interface_standards() -> None:
+    """Methodology 2027.01: generic web hygiene has its own, small criterion; what
+    "standards" measures is the open standards that decide interoperability."""
+    by_criterion = {
+        c: {p.id: p.weight for p in SHIPPED.probes if p.criterion == c} for c in CRITERIA
+    }
+    assert set(by_criterion["hygiene"]) == HYGIENE
+    standards = by_criterion["standards"]
+    assert not HYGIENE & set(standards)
+    leaders = {
+        probe_id for probe_id, weight in standards.items() if weight == max(standards.values())
+    }
+    assert leaders == {"openapi-standard", *SECTOR_STANDARDS} - {"icalendar"}
+    assert standards["oauth-discovery"] >= 2
+    weights = SHIPPED.rubric.criterion_weights
+    assert weights["hygiene"] < weights["standards"] / 2
+    # Every system is asked these whatever its service area: interface standards
+    # outweigh hygiene within what applies to all.
+    everywhere = {p.id for p in SHIPPED.probes if p.applies_to == Applicability()}
+    general = sum(w for i, w in standards.items() if i in everywhere)
+    assert (
+        general * weights["standards"] > sum(by_criterion["hygiene"].values()) * weights["hygiene"]
+    )
 
 
 @pytest.mark.parametrize("probe_id", ["odata-metadata", "graphql"])
@@ -127,7 +158,7 @@ def test_fakes_are_shown_failing() -> None:
 
 def test_shipped_rubric() -> None:
     rubric = SHIPPED.rubric
-    assert rubric.methodology_version == "2026.11"
+    assert rubric.methodology_version == "2027.01"
     assert sum(rubric.criterion_weights.values()) == pytest.approx(1.0)
     assert [b.grade for b in rubric.grade_bands] == ["A", "B", "C", "D", "E"]
     assert rubric.coverage_floor == 0.5
@@ -161,7 +192,7 @@ def test_sha256_ignores_other_files(tmp_path: Path) -> None:
 
 RUBRIC = """\
 methodology_version: "test"
-criterion_weights: {documented: 0.4, free: 0.3, standards: 0.3}
+criterion_weights: {documented: 0.4, free: 0.3, standards: 0.2, hygiene: 0.1}
 coverage_floor: 0.5
 grade_bands:
   - {grade: A, min_score: 8}
@@ -255,7 +286,7 @@ def test_id_must_match_the_file_name(tmp_path: Path) -> None:
 def test_bad_criterion(tmp_path: Path) -> None:
     path = tmp_path / "probes" / "sample.yaml"
     assert _probe_problems(tmp_path, "criterion: documented", "criterion: cheap") == [
-        f"{path}:3:12: criterion 'cheap' is not one of documented, free, standards",
+        f"{path}:3:12: criterion 'cheap' is not one of documented, free, standards, hygiene",
     ]
 
 
@@ -421,7 +452,7 @@ def test_all_problems_in_all_files_are_reported(tmp_path: Path) -> None:
     problems = _problems(
         tmp_path,
         {
-            "rubric.yaml": RUBRIC.replace("0.3}", "0.2}"),
+            "rubric.yaml": RUBRIC.replace("hygiene: 0.1}", "hygiene: 0.0}"),
             "sample.yaml": PROBE.replace("criterion: documented", "criterion: cheap"),
             "other.yaml": PROBE.replace("  - status: 2xx", "  - stauts: 2xx"),
             "broken.yaml": "id: [\n",
@@ -435,7 +466,7 @@ def test_all_problems_in_all_files_are_reported(tmp_path: Path) -> None:
         f"{directory}/other.yaml:12:5: unknown matcher 'stauts' (did you mean 'status'?)",
         f"{directory}/rubric.yaml:2:20: criterion weights must add up to 1 (they add up to 0.9)",
         f"{directory}/sample.yaml:3:12: criterion 'cheap' is not one of documented, free, "
-        "standards",
+        "standards, hygiene",
     ]
 
 
@@ -471,7 +502,7 @@ def test_missing_rubric_and_empty_directory(tmp_path: Path) -> None:
             "methodology_version: 2026.11",
             "1:22: methodology_version must be text (quote it)",
         ),
-        ("standards: 0.3}", "standards: 0.3, speed: 0}", "2:65: unknown key 'speed'"),
+        ("hygiene: 0.1}", "hygiene: 0.1, speed: 0}", "2:79: unknown key 'speed'"),
         ("coverage_floor: 0.5", "coverage_floor: 50", "3:17: coverage_floor must be from 0 to 1"),
         (
             "{grade: E, min_score: 0}",

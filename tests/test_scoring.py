@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from api_audit.models import (
+    CRITERIA,
     Attestation,
     CriterionScore,
     Finding,
@@ -24,7 +25,7 @@ from api_audit.scoring import build_scorecard, score_system
 
 RUBRIC = Rubric(
     methodology_version="test-1",
-    criterion_weights={"documented": 1.0, "free": 1.0, "standards": 1.0},
+    criterion_weights={"documented": 1.0, "free": 1.0, "standards": 1.0, "hygiene": 0.0},
     grade_bands=(
         GradeBand("A", 8.0),
         GradeBand("B", 6.0),
@@ -71,10 +72,7 @@ def finding(
 
 
 def all_criteria(outcome: str, *, observed: bool = True, system: str = "sys") -> list[Finding]:
-    return [
-        finding(f"p-{c}", c, outcome, observed=observed, system=system)
-        for c in ("documented", "free", "standards")
-    ]
+    return [finding(f"p-{c}", c, outcome, observed=observed, system=system) for c in CRITERIA]
 
 
 def test_all_pass_scores_ten_and_a() -> None:

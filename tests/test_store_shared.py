@@ -207,7 +207,7 @@ EDITS = {
         "criterion = 'bogus'",
         "findings by system",
         f"findings.criterion of {FINDING_ROW} is text ('bogus'), not one of documented, "
-        "free, standards",
+        "free, standards, hygiene",
     ),
     "headers not pairs": (
         "exchanges",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from api_audit.models.catalogue import Reply
+from api_audit.models.catalogue import Reply, Research
 from api_audit.models.vocabulary import Basis, Criterion, Outcome, SignIn
 
 
@@ -50,6 +50,9 @@ class SystemScore:
     ladder_label: str = ""
     ladder_certain: bool = True
     ladder_max: str = ""
+    # ISO date of the recorded search that found nothing, when the system is at L0 because
+    # of it: L0 "as of" that date, never a confident L0 from a blank entry.
+    ladder_as_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,9 @@ class ScoredSystem:
     # False when the run stored no finding for the system: it was never reached (the run
     # was interrupted first), which is not the same as a system that could not be measured.
     audited: bool = True
+    # How far the system was researched (Research; the state derived when not recorded).
+    research_state: str = "not-researched"
+    research: Research | None = None
 
 
 @dataclass(frozen=True)

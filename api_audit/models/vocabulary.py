@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Criterion = Literal["documented", "free", "standards"]
+Criterion = Literal["documented", "free", "standards", "hygiene"]
 CRITERIA: tuple[Criterion, ...] = get_args(Criterion)
 
 Outcome = Literal["pass", "fail", "inconclusive", "not_applicable"]

@@ -14,6 +14,7 @@ from api_audit.models import (
     EvidenceRef,
     Finding,
     Reply,
+    Research,
     Scorecard,
     ScoredSystem,
 )
@@ -105,6 +106,8 @@ def _system(
         "ladder_label": score.ladder_label or None,
         "ladder_certain": score.ladder_certain,
         "ladder_max": score.ladder_max or None,
+        "ladder_as_of": score.ladder_as_of,
+        "research": _research(row.research_state, row.research),
         "criteria": {
             c: {"score": score.criteria[c].score, "coverage": score.criteria[c].coverage}
             for c in CRITERIA
@@ -113,6 +116,20 @@ def _system(
         "findings": [_finding(f, row.replies, evidence or {}) for f in row.findings],
         "disagreements": [_disagreement(d, row.replies) for d in row.disagreements],
         "replies": [_reply(r) for r in row.replies],
+    }
+
+
+def _research(state: str, research: Research | None) -> dict[str, object]:
+    """How far the system was researched, as the run's catalogue recorded it (`recorded`
+    false: the state is derived from whether the entry lists any URL)."""
+    if research is None:
+        return {"state": state, "recorded": False, "searched": None, "where": [], "not_found": []}
+    return {
+        "state": research.state,
+        "recorded": True,
+        "searched": research.searched.isoformat() if research.searched else None,
+        "where": list(research.where),
+        "not_found": list(research.not_found),
     }
 
 

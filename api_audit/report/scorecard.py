@@ -65,7 +65,7 @@ def scorecard_table(card: Scorecard) -> Table:
             safe_markup(row.name),
             safe_markup(row.vendor_name),
             f"[{style}]{safe_markup(score.grade)}[/]",
-            safe_markup(score.ladder or "—"),
+            safe_markup(_ladder(score)),
             _score(score.score),
             *(_criterion(score.criteria.get(c)) for c in CRITERIA),
             f"{score.coverage:.0%}",
@@ -74,15 +74,28 @@ def scorecard_table(card: Scorecard) -> Table:
     return table
 
 
+def _ladder(score: SystemScore) -> str:
+    """ "L3", "L3?", or "L0 as of 2026-11-20" where L0 rests on a search that found nothing."""
+    if not score.ladder:
+        return "—"
+    return f"{score.ladder} as of {score.ladder_as_of}" if score.ladder_as_of else score.ladder
+
+
 def ladder_legend(card: Scorecard) -> list[str]:
     """One line of plain words for each ladder level the table shows, lowest first."""
     labels: dict[str, str] = {}
     for row in card.systems:
-        if row.score.ladder and row.score.ladder_label:
-            labels.setdefault(_level(row.score), row.score.ladder_label)
+        score = row.score
+        if score.ladder_as_of:
+            labels.setdefault(f"{_level(score)} as of", SEARCHED_NONE)
+        elif score.ladder and score.ladder_label:
+            labels.setdefault(_level(score), score.ladder_label)
     return [
         f"  {level}  {escape_controls(labels[level], one_line=True)}" for level in sorted(labels)
     ]
+
+
+SEARCHED_NONE = "nothing public found when the catalogue's research last searched, on that date"
 
 
 def _level(score: SystemScore) -> str:

@@ -80,6 +80,7 @@ def score_system(
     )
     place = ladder_place(rubric.ladder, system or _bare_system(system_id), findings)
     grade = _grade(score, coverage, observed, rubric)
+    as_of = _searched_none_on(system) if place and place.level == 0 else None
     return SystemScore(
         system_id=system_id,
         # No number beside "?": too little was measured for one to mean anything, and a
@@ -89,10 +90,19 @@ def score_system(
         grade=grade,
         criteria=criteria,
         ladder=place.shown if place else "",
-        ladder_label=place.label if place else "",
+        ladder_label=(f"nothing public found as of {as_of}" if as_of else place.label)
+        if place
+        else "",
         ladder_certain=place.certain if place else True,
         ladder_max=place.shown_max if place else "",
+        ladder_as_of=as_of,
     )
+
+
+def _searched_none_on(system: System | None) -> str | None:
+    """The date of the recorded search that found nothing for this system, if any."""
+    research = system.searched_none(None) if system is not None else None
+    return research.searched.isoformat() if research and research.searched else None
 
 
 def build_scorecard(
@@ -151,6 +161,8 @@ def _scored_system(system: System, findings: Sequence[Finding], rubric: Rubric) 
         findings=tuple(findings),
         disagreements=find_disagreements(system, findings, rubric),
         replies=system.replies,
+        research_state=system.research_state,
+        research=system.research,
     )
 
 

@@ -107,6 +107,7 @@ def test_json_contract_fields() -> None:
             "sign_in": None,
             "evidence": [],
             "replies": [],
+            "set_aside": None,
         }
     ]
     assert (system["ladder"], system["disagreements"], system["replies"]) == (None, [], [])
@@ -183,6 +184,16 @@ def test_table_shows_ladder_and_disagreements() -> None:
     ]
 
 
+# what an open reply without a reason (as a run stored before replies had one) shows
+UNDECIDED = {
+    "status": "open",
+    "reason": None,
+    "decided": None,
+    "decided_by": None,
+    "decision_note": None,
+}
+
+
 def test_json_has_ladder_disagreements_and_replies_beside_what_they_are_about() -> None:
     doc = json.loads(scorecard_json(Scorecard(RUN, (_rich_row(),))))
     assert doc["run"]["methodology_version"] == "test-1"
@@ -210,12 +221,14 @@ def test_json_has_ladder_disagreements_and_replies_beside_what_they_are_about() 
                 "about": "docs_public",
                 "text": "Our docs are public to customers.",
                 "source": None,
+                **UNDECIDED,
             },
             {
                 "date": "2026-07-03",
                 "about": "docs-public",
                 "text": "We are moving to OpenAPI.",
                 "source": None,
+                **UNDECIDED,
             },
         ],
     }

@@ -50,6 +50,7 @@ from api_audit.models.results import (
     RunInfo,
     Scorecard,
     ScoredSystem,
+    SetAside,
     SystemScore,
 )
 from api_audit.models.vocabulary import (
@@ -60,6 +61,8 @@ from api_audit.models.vocabulary import (
     EVIDENCE_LEVELS,
     OUTCOMES,
     PROTOCOLS,
+    REPLY_REASONS,
+    REPLY_STATUSES,
     SERVICE_AREAS,
     SIGN_INS,
     STANDARDS,
@@ -68,6 +71,8 @@ from api_audit.models.vocabulary import (
     EndpointKind,
     EvidenceLevel,
     Outcome,
+    ReplyReason,
+    ReplyStatus,
     SignIn,
 )
 
@@ -82,6 +87,8 @@ __all__ = [
     "LADDER_OPS",
     "OUTCOMES",
     "PROTOCOLS",
+    "REPLY_REASONS",
+    "REPLY_STATUSES",
     "SERVICE_AREAS",
     "SIGN_INS",
     "STANDARDS",
@@ -117,10 +124,13 @@ __all__ = [
     "ProbeExample",
     "ProbeRequest",
     "Reply",
+    "ReplyReason",
+    "ReplyStatus",
     "Rubric",
     "RunInfo",
     "Scorecard",
     "ScoredSystem",
+    "SetAside",
     "SignIn",
     "System",
     "SystemScore",

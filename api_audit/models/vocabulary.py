@@ -98,6 +98,13 @@ STANDARDS: tuple[str, ...] = (
 EvidenceLevel = Literal["seen", "code", "inferred", "none"]
 EVIDENCE_LEVELS: tuple[EvidenceLevel, ...] = get_args(EvidenceLevel)
 
+# A supplier's right of reply (README "Right of reply"): where the investigator's decision
+# stands, and why the supplier says a finding should not count against it.
+ReplyStatus = Literal["open", "accepted", "rejected"]
+REPLY_STATUSES: tuple[ReplyStatus, ...] = get_args(ReplyStatus)
+ReplyReason = Literal["not-applicable", "remediated-since", "not-detected", "fact-disputed"]
+REPLY_REASONS: tuple[ReplyReason, ...] = get_args(ReplyReason)
+
 # Facts an investigator records by hand because probes cannot see them.
 CLAIMS: tuple[str, ...] = (
     "api_exists",

@@ -172,7 +172,7 @@ def test_table_shows_ladder_and_disagreements() -> None:
     alpha = next(line for line in lines if "Alpha" in line)
     assert alpha.split() == [
         "│", "Alpha", "│", "Vendor", "│", "B", "│", "L2", "│", "7.2", "│", "7.2", "│", "—",
-        "│", "2.5", "│", "75%", "│", "≠2", "│",
+        "│", "2.5", "│", "75%", "│", "≠2", "↩3", "│",
     ]  # fmt: skip
     beta = next(line for line in lines if "Beta" in line)
     assert "L0?" in beta and "≠" not in beta

@@ -99,8 +99,10 @@ class ScoredSystem:
     score: SystemScore
     findings: tuple[Finding, ...]
     disagreements: tuple[Disagreement, ...] = ()  # claimed vs observed
-    # The supplier's right of reply; an accepted one has set its findings aside (visibly).
+    # The supplier's right of reply; an accepted one has set its findings aside (visibly),
+    # and `findings_set_aside` counts them (kept when `findings` is dropped to save memory).
     replies: tuple[Reply, ...] = ()
+    findings_set_aside: int = 0
     # False when the run stored no finding for the system: it was never reached (the run
     # was interrupted first), which is not the same as a system that could not be measured.
     audited: bool = True

@@ -5,11 +5,19 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from api_audit.models import CRITERIA, CriterionScore, Scorecard, SystemScore
+from api_audit.models import CRITERIA, CriterionScore, Scorecard, ScoredSystem, SystemScore
 from api_audit.text import escape_controls, safe_markup
 
 GRADE_STYLES = {"A": "bold green", "B": "green", "C": "yellow", "D": "dark_orange", "E": "red"}
 DISAGREES = "≠"
+REPLIED = "↩"  # the supplier replied (DESIGN.md §4, right of reply)
+SET_ASIDE = "⊘"  # findings an accepted reply took out of the score
+REPLIES_LEGEND = (
+    f"Replies: {REPLIED}n = n supplier replies on record (shown beside the findings in "
+    f"--format json; open and rejected ones change nothing) · {SET_ASIDE}n = n findings "
+    "set aside by a reply the investigator accepted (out of the score: not applicable or "
+    "not measured, by its reason)"
+)
 
 
 def _score(value: float | None) -> str:
@@ -69,9 +77,20 @@ def scorecard_table(card: Scorecard) -> Table:
             _score(score.score),
             *(_criterion(score.criteria.get(c)) for c in CRITERIA),
             f"{score.coverage:.0%}",
-            f"{DISAGREES}{len(row.disagreements)}" if row.disagreements else "",
+            _claims(row),
         )
     return table
+
+
+def _claims(row: ScoredSystem) -> str:
+    """The claims cell: contradicted claims, then the supplier's replies and what they set
+    aside, so a score changed by a reply is marked on its own row."""
+    marks = [
+        f"{DISAGREES}{len(row.disagreements)}" if row.disagreements else "",
+        f"{REPLIED}{len(row.replies)}" if row.replies else "",
+        f"{SET_ASIDE}{row.findings_set_aside}" if row.findings_set_aside else "",
+    ]
+    return " ".join(mark for mark in marks if mark)
 
 
 def ladder_legend(card: Scorecard) -> list[str]:
@@ -120,6 +139,8 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
     if note:
         console.print(note, markup=False, highlight=False)
     console.print(scorecard_table(card))
+    if any(row.replies for row in card.systems):
+        console.print(REPLIES_LEGEND, markup=False, highlight=False)
     legend = ladder_legend(card)
     if legend:
         # labels come from the rubric, but print them literally all the same

@@ -159,6 +159,7 @@ def _scored_system(system: System, stored: Sequence[Finding], rubric: Rubric) ->
         findings=findings,
         disagreements=find_disagreements(system, findings, rubric),
         replies=system.replies,
+        findings_set_aside=sum(f.set_aside is not None for f in findings),
     )
 
 

@@ -27,6 +27,7 @@ from api_audit.models import (
     OUTCOMES,
     REPLY_REASONS,
     REPLY_STATUSES,
+    Disagreement,
     Finding,
     Outcome,
     Reply,
@@ -518,3 +519,15 @@ def test_a_run_stored_before_replies_had_a_status_rescores_as_it_did(tmp_path: P
     assert [rescored[k] for k in keys] == [plain[k] for k in keys]
     assert _outcomes(rescored) == _outcomes(plain)
     assert [r["status"] for r in rescored["replies"]] == ["open"]
+
+
+@pytest.mark.parametrize("about", ["docs_public", "attested:docs_public", "docs-public"])
+def test_a_disagreement_lists_the_replies_about_its_claim_or_probe(about: str) -> None:
+    disagreement = Disagreement("docs_public", True, "docs-public", "fail", "claimed …")
+    row = replace(
+        _card().systems[0],
+        disagreements=(disagreement,),
+        replies=(_reply("open", "fact-disputed", about=about),),
+    )
+    doc = json.loads(scorecard_json(Scorecard(_card().run, (row,))))
+    assert [r["about"] for r in doc["systems"][0]["disagreements"][0]["replies"]] == [about]

@@ -18,6 +18,7 @@ from api_audit.models import (
     ScoredSystem,
     SetAside,
 )
+from api_audit.scoring.attestations import ATTESTED_PREFIX
 from api_audit.scoring.replies import apply_replies, replies_about
 from api_audit.text import escape_json_text
 
@@ -161,7 +162,9 @@ def _evidence(ref: EvidenceRef) -> dict[str, object]:
 
 
 def _disagreement(item: Disagreement, replies: Sequence[Reply]) -> dict[str, object]:
-    about = {item.claim, item.claim.partition(":")[2], item.observed_probe} - {""}
+    claim = item.claim.partition(":")[2]  # "standard:openapi" -> "openapi"
+    attested = f"{ATTESTED_PREFIX}{item.claim}"  # a reply may name the claim either way
+    about = {item.claim, claim, attested, item.observed_probe} - {""}
     return {
         "claim": item.claim,
         "claimed": item.claimed,

@@ -377,7 +377,14 @@ def test_an_audit_stores_attestations_beside_observations(tmp_path: Path) -> Non
             {"claim": "api_exists", "value": True, "source": SOURCE, "seen": SEEN},
         ]
         system_entry["replies"] = [
-            {"date": dt.date(2026, 7, 1), "about": "api_access_fee", "text": "Hosting only."}
+            {
+                "date": dt.date(2026, 7, 1),
+                "about": "api_access_fee",
+                "status": "open",
+                "reason": "fact-disputed",
+                "text": "Hosting only.",
+                "source": SOURCE,
+            }
         ]
         path = tmp_path / "vendors.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))

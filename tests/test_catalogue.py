@@ -106,8 +106,13 @@ FULL_EXAMPLE = """\
             replies:
               - date: 2026-01-10
                 about: api_access_fee
+                status: accepted
+                reason: fact-disputed
                 text: We waive the fee for councils.
                 source: https://src.test/e
+                decided: 2026-02-01
+                decided_by: A. Investigator
+                decision_note: the fee schedule was withdrawn
 """
 
 
@@ -190,6 +195,15 @@ def test_every_issue_3_key_loads_into_the_models() -> None:
         dt.date(2026, 1, 10),
         "api_access_fee",
         "https://src.test/e",
+    )
+    assert (reply.status, reply.reason, reply.decided) == (
+        "accepted",
+        "fact-disputed",
+        dt.date(2026, 2, 1),
+    )
+    assert (reply.decided_by, reply.decision_note) == (
+        "A. Investigator",
+        "the fee schedule was withdrawn",
     )
 
 
@@ -437,13 +451,16 @@ BAD_SYSTEMS = {
         f"characters), not a string ('{'x' * 60}...')",
     ),
     "reply without date": (
-        "service_areas: [waste]\nreplies: [{text: We disagree.}]\n",
+        "service_areas: [waste]\nreplies: [{about: docs-public, status: open, "
+        "reason: not-detected,\n  text: We disagree., source: 'https://r.test/1'}]\n",
         "vendors.yaml:9:19: reply is missing required key 'date' "
         "(the date of the supplier's reply, YYYY-MM-DD)",
     ),
     "reply about something that is not a claim or probe id": (
-        "service_areas: [waste]\nreplies: [{date: 2026-01-10, text: No., about: The Fee}]\n",
-        "vendors.yaml:9:56: 'about' must be a claim name or a probe id, not 'The Fee'",
+        "service_areas: [waste]\nreplies: [{date: 2026-01-10, text: No., about: The Fee,\n"
+        "  status: open, reason: fact-disputed, source: 'https://r.test/1'}]\n",
+        "vendors.yaml:9:56: 'about' must name a probe or a claim, not 'The Fee' "
+        "(`api-audit probes list` lists the probes; claims are the attestation claims)",
     ),
 }
 

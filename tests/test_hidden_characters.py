@@ -111,10 +111,11 @@ ID_PLACES = {
                 name: Main
                 service_areas: [waste]
                 replies:
-                  - {{date: 2026-07-01, text: We disagree, about: "https{x}"}}
+                  - {{date: 2026-07-01, text: We disagree, about: "https{x}", status: open,
+                     reason: not-detected, source: "https://r.test/"}}
         """,
         10,
-        "'about' must be a claim name or a probe id",
+        "'about' must name a probe or a claim",
     ),
     "council code": (
         """\
@@ -200,7 +201,8 @@ def _market_yaml() -> str:
             "          - {claim: api_access_fee, value: true, source: https://a.test/x,",
             f'             seen: 2026-06-01, quote: "quote{x}{i}", note: "note{x}"}}',
             "        replies:",
-            f'          - {{date: 2026-07-01, about: api_access_fee, text: "reply{x}{i}"}}',
+            f'          - {{date: 2026-07-01, about: api_access_fee, text: "reply{x}{i}",',
+            "             status: open, reason: fact-disputed, source: https://r.test/x}",
         ]
     return "\n".join(lines) + "\n"
 

@@ -297,7 +297,10 @@ def json_run(market: Market, tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 @pytest.fixture(scope="module")
 def table_run(market: Market, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    return audit(market, tmp_path_factory.mktemp("table"), "--allow-private", "-f", "table")
+    # Wide enough that each name is printed on one line, so the test reads it whole.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", "240")
+        return audit(market, tmp_path_factory.mktemp("table"), "--allow-private", "-f", "table")
 
 
 def findings_of(run: Run, system: str) -> list[dict[str, Any]]:

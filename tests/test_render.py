@@ -7,9 +7,11 @@ import io
 import json
 from dataclasses import replace
 
+import pytest
 from rich.console import Console
 
 from api_audit.models import (
+    CRITERIA,
     CriterionScore,
     Disagreement,
     Finding,
@@ -107,6 +109,7 @@ def test_json_contract_fields() -> None:
             "sign_in": None,
             "evidence": [],
             "replies": [],
+            "set_aside": None,
         }
     ]
     assert (system["ladder"], system["disagreements"], system["replies"]) == (None, [], [])
@@ -153,6 +156,33 @@ def _rich_row() -> ScoredSystem:
     )
 
 
+def test_a_narrow_console_leaves_out_the_criterion_columns_and_says_where_they_are() -> None:
+    console = _plain(80)
+    print_scorecard(Scorecard(RUN, (_rich_row(),)), console)
+    text = console.export_text()
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    header = next(line for line in lines if "system" in line)
+    assert header.split() == [
+        "┃", "system", "┃", "vendor", "┃", "grade", "┃", "ladder", "┃", "score", "┃",
+        "coverage", "┃", "claims", "┃",
+    ]  # fmt: skip
+    alpha = next(line for line in lines if "Alpha" in line)
+    assert alpha.split() == ["│", "Alpha", "│", "Vendor", "│", "B", "│", "L2", "│", "7.2", "│",
+                             "75%", "│", "≠2", "↩3", "│"]  # fmt: skip
+    assert "criterion scores: --format json, or a terminal 120 columns wide" in " ".join(
+        text.split()
+    )
+
+
+@pytest.mark.parametrize("width", [120, 160])
+def test_a_wide_console_shows_every_criterion(width: int) -> None:
+    console = _plain(width)
+    print_scorecard(Scorecard(RUN, (_rich_row(),)), console)
+    header = next(line for line in console.export_text().splitlines() if "system" in line)
+    assert [w for w in header.split() if w != "┃"][5:9] == list(CRITERIA)
+
+
 def test_table_shows_ladder_and_disagreements() -> None:
     uncertain = _row("b", "Beta", "?", None)
     uncertain = replace(
@@ -171,7 +201,7 @@ def test_table_shows_ladder_and_disagreements() -> None:
     alpha = next(line for line in lines if "Alpha" in line)
     assert alpha.split() == [
         "│", "Alpha", "│", "Vendor", "│", "B", "│", "L2", "│", "7.2", "│", "7.2", "│", "—",
-        "│", "2.5", "│", "75%", "│", "≠2", "│",
+        "│", "2.5", "│", "—", "│", "75%", "│", "≠2", "↩3", "│",
     ]  # fmt: skip
     beta = next(line for line in lines if "Beta" in line)
     assert "L0?" in beta and "≠" not in beta
@@ -181,6 +211,16 @@ def test_table_shows_ladder_and_disagreements() -> None:
         "  L0  no integration surface known",
         "  L2  documented, but gated",
     ]
+
+
+# what an open reply without a reason (as a run stored before replies had one) shows
+UNDECIDED = {
+    "status": "open",
+    "reason": None,
+    "decided": None,
+    "decided_by": None,
+    "decision_note": None,
+}
 
 
 def test_json_has_ladder_disagreements_and_replies_beside_what_they_are_about() -> None:
@@ -210,12 +250,14 @@ def test_json_has_ladder_disagreements_and_replies_beside_what_they_are_about() 
                 "about": "docs_public",
                 "text": "Our docs are public to customers.",
                 "source": None,
+                **UNDECIDED,
             },
             {
                 "date": "2026-07-03",
                 "about": "docs-public",
                 "text": "We are moving to OpenAPI.",
                 "source": None,
+                **UNDECIDED,
             },
         ],
     }

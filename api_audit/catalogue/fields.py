@@ -19,6 +19,8 @@ from api_audit.models import (
     CLAIMS,
     ENDPOINT_KINDS,
     PROTOCOLS,
+    REPLY_REASONS,
+    REPLY_STATUSES,
     RESEARCH_STATES,
     SERVICE_AREAS,
     STANDARDS,
@@ -125,7 +127,7 @@ class ClaimValue:
 
 @dataclass(frozen=True)
 class About:
-    """What a reply answers: a claim name or a probe id."""
+    """What a reply answers: a known probe id, a claim name, or "attested:<claim>"."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,13 @@ class Field:
 # Builds a shape's model from its values (every required one present) and the values
 # of the mapping that holds it (a system is built knowing its vendor).
 Build = Callable[[dict[str, Any], Mapping[str, Any]], object]
+# Rules across a shape's fields, run once every required one was read: each problem as
+# (the key it is about, present or not, message); any problem means no model is built.
+Check = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+
+
+def _no_rules(_: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,7 @@ class Shape:
     name: str
     fields: tuple[Field, ...]
     build: Build
+    check: Check = _no_rules
 
     @cached_property
     def keys(self) -> Keys:
@@ -308,15 +318,56 @@ ATTESTATION = Shape(
     ),
     lambda values, _: Attestation(**values),
 )
+# The keys that record the investigator's decision on a reply.
+DECISION_KEYS = ("decided", "decided_by", "decision_note")
+
+
+def _reply_decision(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """An accepted or rejected reply says when it was decided; an open one is undecided."""
+    status = values.get("status")
+    if status in ("accepted", "rejected") and values.get("decided") is None:
+        return [("decided", f"a reply with status '{status}' needs 'decided' (YYYY-MM-DD)")]
+    if status == "open":
+        return [
+            (key, f"an open reply has no '{key}' (set status to accepted or rejected)")
+            for key in DECISION_KEYS
+            if values.get(key) is not None
+        ]
+    return []
+
+
 REPLY = Shape(
     "reply",
     (
         Field("date", Date(), required=True, hint="the date of the supplier's reply, YYYY-MM-DD"),
+        Field(
+            "about",
+            About(),
+            required=True,
+            hint="the probe id or claim the reply answers, e.g. docs-public or api_access_fee",
+        ),
+        Field(
+            "status",
+            Word(REPLY_STATUSES, "reply status"),
+            required=True,
+            hint="open, accepted or rejected",
+        ),
+        Field(
+            "reason",
+            Word(REPLY_REASONS, "reply reason"),
+            required=True,
+            hint=", ".join(REPLY_REASONS),
+        ),
         Field("text", Text(), required=True),
-        Field("about", About()),
-        Field("source", Url()),
+        Field(
+            "source", Url(), required=True, hint="the URL where the reply can be read or is filed"
+        ),
+        Field("decided", Date(not_before="date")),
+        Field("decided_by", Text()),
+        Field("decision_note", Text()),
     ),
     lambda values, _: Reply(**values),
+    _reply_decision,
 )
 RESEARCH = Shape(
     "research",

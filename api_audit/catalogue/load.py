@@ -21,7 +21,7 @@ then an endpoint with placeholders cannot be fetched, so it is kept out of
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, assert_never, cast
 
@@ -51,6 +51,7 @@ from api_audit.catalogue.fields import (
     Word,
     Words,
 )
+from api_audit.catalogue.probe_ids import probe_ids_in
 from api_audit.catalogue.rules import (
     INSTANCE_SLUG_RE,
     INSTANCE_SLUG_RULE,
@@ -80,22 +81,27 @@ from api_audit.models import (
 )
 
 
-def load_catalogue(path: str | Path) -> Catalogue:
-    """Read and validate a catalogue file; raise CatalogueError listing every problem."""
+def load_catalogue(path: str | Path, probe_ids: Collection[str] | None = None) -> Catalogue:
+    """Read and validate a catalogue file; raise CatalogueError listing every problem.
+
+    `probe_ids` are the probes a reply may name (default: the shipped probe set)."""
     try:
         raw = read_yaml_file(path)  # a regular file of bounded size; never a FIFO or device
     except YamlLoadError as exc:
         raise CatalogueError([exc.problem]) from None
-    return parse_catalogue(raw, str(path))
+    return parse_catalogue(raw, str(path), probe_ids)
 
 
-def parse_catalogue(raw: bytes, source: str = "<catalogue>") -> Catalogue:
+def parse_catalogue(
+    raw: bytes, source: str = "<catalogue>", probe_ids: Collection[str] | None = None
+) -> Catalogue:
     """Validate catalogue bytes; `source` is the name problems are reported against."""
     try:
         doc = load_yaml_bytes(raw, source)
     except YamlLoadError as exc:
         raise CatalogueError([exc.problem]) from None
-    reader = _CatalogueReader(doc, load_register())
+    known = probe_ids_in() if probe_ids is None else probe_ids
+    reader = _CatalogueReader(doc, load_register(), known)
     vendors: tuple[Vendor, ...] | None = None
     try:
         vendors = reader.catalogue()
@@ -150,7 +156,10 @@ class _CatalogueReader(ValueReader):
                 values[field.key] = field.absent
         if any(values[key] is None for key in shape.keys.required):
             return None
-        return shape.build(values, parent)
+        rule_problems = shape.check(values)
+        for key, message in rule_problems:
+            self.error((*at, key) if key in m else at, message)
+        return None if rule_problems else shape.build(values, parent)
 
     def mapping(
         self, value: object, at: PathKey, what: str, shape: Shape

@@ -155,7 +155,14 @@ def _kind_schema(kind: Kind) -> dict[str, object]:  # noqa: PLR0911, PLR0912 - o
                 ]
             }
         case About():
-            return {"type": "string", "pattern": PROBE_ID_RE.pattern}
+            # The loader checks the name against the probe set; listing the probes here
+            # would make the schema change with every new probe.
+            return {
+                "type": "string",
+                "description": "A probe id (docs-public), a claim (api_access_fee) or "
+                "attested:<claim>.",
+                "pattern": "^(attested:)?" + PROBE_ID_RE.pattern.removeprefix("^"),
+            }
         case Endpoints():
             return _ref("endpoints")
         case Objects(shape=shape) | Instances(shape=shape):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from api_audit.catalogue.councils import CouncilRegister, describe
 from api_audit.catalogue.fields import Words
@@ -18,7 +18,6 @@ from api_audit.catalogue.rules import (
     COMPANIES_HOUSE_RE,
     DATE_RE,
     MAX_SHORT_VALUE,
-    PROBE_ID_RE,
     SCHEMA_VERSION,
     SLUG_RE,
     SLUG_RULE,
@@ -32,9 +31,13 @@ from api_audit.models import CLAIMS, Council
 class ValueReader(LocatedValidator):
     """Reads single values, recording a located problem for each one that is wrong."""
 
-    def __init__(self, doc: YamlDocument, register: CouncilRegister) -> None:
+    def __init__(
+        self, doc: YamlDocument, register: CouncilRegister, probe_ids: Collection[str] = ()
+    ) -> None:
         super().__init__(doc)
         self.register = register
+        # what a reply's `about` may name: these probes, the claims, "attested:<claim>"
+        self.abouts = (*sorted(probe_ids), *CLAIMS, *(f"attested:{c}" for c in CLAIMS))
         self.ids: dict[str, dict[str, PathKey]] = {}  # scope -> id -> where first written
 
     def items(self, value: object, at: PathKey) -> list[tuple[PathKey, object]]:
@@ -226,13 +229,14 @@ class ValueReader(LocatedValidator):
         return None
 
     def about(self, value: object, at: PathKey) -> str | None:
-        """A claim name or a probe id."""
+        """A known probe id, a claim name or "attested:<claim>"."""
         text = self.text(value, at)
-        if text is not None and text not in CLAIMS and not PROBE_ID_RE.fullmatch(text):
+        if text is not None and text not in self.abouts:
             self.error(
                 at,
-                f"'about' must be a claim name or a probe id, not {quoted(text)}"
-                f"{did_you_mean(text, CLAIMS)}",
+                f"'about' must name a probe or a claim, not {quoted(text)}"
+                f"{did_you_mean(text, self.abouts)} (`api-audit probes list` lists the "
+                "probes; claims are the attestation claims)",
             )
             return None
         return text

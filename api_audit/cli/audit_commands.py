@@ -112,6 +112,7 @@ def run(
 ) -> None:
     """Audit the catalogue's systems, store every observation, print the scorecard."""
     from api_audit.catalogue import load_catalogue, select_systems
+    from api_audit.catalogue.probe_ids import probe_ids_in
     from api_audit.cli.results_commands import print_run
     from api_audit.methodology import load_methodology
     from api_audit.store import Store
@@ -130,7 +131,8 @@ def run(
         service_areas=tuple(service_area or ()),
         council=council,
     )
-    loaded = load_catalogue(catalogue)
+    # a reply may name a probe of the --probes set, not only a shipped one
+    loaded = load_catalogue(catalogue, probe_ids_in(probes) if probes else None)
     selected = select_systems(
         loaded,
         vendors=options.vendors,

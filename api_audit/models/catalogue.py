@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from api_audit.errors import Problem
+from api_audit.models.vocabulary import ReplyReason, ReplyStatus
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,22 @@ class Attestation:
 
 @dataclass(frozen=True)
 class Reply:
-    """A supplier's dated right of reply; shown beside a finding, never changes a score."""
+    """A supplier's dated right of reply to one finding, and the investigator's decision.
+
+    Shown beside the finding it answers. Only an `accepted` reply changes a score, and
+    visibly: scoring/replies.py sets the finding aside (not applicable, or not measured).
+    """
 
     date: dt.date
     text: str
-    about: str | None = None  # a claim name or a probe id
-    source: str | None = None
+    about: str | None = None  # a probe id, a claim name or "attested:<claim>"
+    source: str | None = None  # URL where the reply can be read
+    # Runs stored before replies had a status read back as "open" with no reason.
+    status: ReplyStatus = "open"
+    reason: ReplyReason | None = None
+    decided: dt.date | None = None  # accepted/rejected: when the investigator decided
+    decided_by: str | None = None
+    decision_note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from api_audit.models.catalogue import Reply, Research
-from api_audit.models.vocabulary import Basis, Criterion, Outcome, SignIn
+from api_audit.models.vocabulary import Basis, Criterion, Outcome, ReplyReason, SignIn
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """Why a finding no longer counts: a supplier reply the investigator accepted.
+
+    Worked out when a run is scored (scoring/replies.py), never stored: the stored finding
+    keeps its own outcome, which is `original_outcome` here.
+    """
+
+    reason: ReplyReason
+    original_outcome: Outcome
+    original_message: str
+    reply_date: str  # ISO date of the supplier's reply
+    decided: str | None = None  # ISO date the investigator accepted it
+    decided_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,7 @@ class Finding:
     source: str | None = None  # attested: the URL where the fact was seen
     seen: str | None = None  # attested: the ISO date it was seen
     sign_in: SignIn | None = None  # a fail at a login wall: which kind (None otherwise)
+    set_aside: SetAside | None = None  # taken out of the score by an accepted reply
 
 
 @dataclass(frozen=True)
@@ -85,7 +102,10 @@ class ScoredSystem:
     score: SystemScore
     findings: tuple[Finding, ...]
     disagreements: tuple[Disagreement, ...] = ()  # claimed vs observed
-    replies: tuple[Reply, ...] = ()  # the supplier's right of reply; never scored
+    # The supplier's right of reply; an accepted one has set its findings aside (visibly),
+    # and `findings_set_aside` counts them (kept when `findings` is dropped to save memory).
+    replies: tuple[Reply, ...] = ()
+    findings_set_aside: int = 0
     # False when the run stored no finding for the system: it was never reached (the run
     # was interrupted first), which is not the same as a system that could not be measured.
     audited: bool = True

@@ -103,6 +103,12 @@ EVIDENCE_LEVELS: tuple[EvidenceLevel, ...] = get_args(EvidenceLevel)
 # (with the date and where); "endpoints-found": the catalogue lists what was found.
 ResearchState = Literal["not-researched", "none-found", "endpoints-found"]
 RESEARCH_STATES: tuple[ResearchState, ...] = get_args(ResearchState)
+# A supplier's right of reply (README "Right of reply"): where the investigator's decision
+# stands, and why the supplier says a finding should not count against it.
+ReplyStatus = Literal["open", "accepted", "rejected"]
+REPLY_STATUSES: tuple[ReplyStatus, ...] = get_args(ReplyStatus)
+ReplyReason = Literal["not-applicable", "remediated-since", "not-detected", "fact-disputed"]
+REPLY_REASONS: tuple[ReplyReason, ...] = get_args(ReplyReason)
 
 # Facts an investigator records by hand because probes cannot see them.
 CLAIMS: tuple[str, ...] = (

@@ -17,8 +17,10 @@ from api_audit.models import (
     Research,
     Scorecard,
     ScoredSystem,
+    SetAside,
 )
 from api_audit.scoring.attestations import ATTESTED_PREFIX
+from api_audit.scoring.replies import apply_replies, replies_about
 from api_audit.text import escape_json_text
 
 JSON_FORMAT_VERSION = 1
@@ -80,7 +82,9 @@ def write_scorecard_json(
     for index, scored in enumerate(card.systems):
         row = scored
         if findings_for is not None:
-            row = replace(scored, findings=tuple(findings_for(scored.system_id)))
+            # stored findings, as scored: an accepted reply sets its finding aside
+            stored = findings_for(scored.system_id)
+            row = replace(scored, findings=apply_replies(stored, scored.replies))
         keys = (key for f in row.findings if f.basis == "observed" for key in f.evidence)
         evidence = evidence_for(keys) if evidence_for is not None else {}
         document = _system(row, evidence)
@@ -136,7 +140,6 @@ def _research(state: str, research: Research | None) -> dict[str, object]:
 def _finding(
     finding: Finding, replies: Sequence[Reply], evidence: Mapping[str, EvidenceRef]
 ) -> dict[str, object]:
-    about = {finding.probe_id, finding.probe_id.removeprefix(ATTESTED_PREFIX)}
     return {
         "probe": finding.probe_id,
         "criterion": finding.criterion,
@@ -147,7 +150,20 @@ def _finding(
         "seen": finding.seen,
         "sign_in": finding.sign_in,
         "evidence": [_evidence(evidence[k]) for k in finding.evidence if k in evidence],
-        "replies": [_reply(r) for r in replies if r.about in about],
+        "replies": [_reply(r) for r in replies_about(finding, replies)],
+        "set_aside": _set_aside(finding.set_aside) if finding.set_aside else None,
+    }
+
+
+def _set_aside(item: SetAside) -> dict[str, object]:
+    return {
+        "by": "reply",
+        "reason": item.reason,
+        "original_outcome": item.original_outcome,
+        "original_message": item.original_message,
+        "reply_date": item.reply_date,
+        "decided": item.decided,
+        "decided_by": item.decided_by,
     }
 
 
@@ -163,7 +179,9 @@ def _evidence(ref: EvidenceRef) -> dict[str, object]:
 
 
 def _disagreement(item: Disagreement, replies: Sequence[Reply]) -> dict[str, object]:
-    about = {item.claim, item.claim.partition(":")[2], item.observed_probe} - {""}
+    claim = item.claim.partition(":")[2]  # "standard:openapi" -> "openapi"
+    attested = f"{ATTESTED_PREFIX}{item.claim}"  # a reply may name the claim either way
+    about = {item.claim, claim, attested, item.observed_probe} - {""}
     return {
         "claim": item.claim,
         "claimed": item.claimed,
@@ -182,4 +200,9 @@ def _reply(reply: Reply) -> dict[str, object]:
         "about": reply.about,
         "text": reply.text,
         "source": reply.source,
+        "status": reply.status,
+        "reason": reply.reason,
+        "decided": reply.decided.isoformat() if reply.decided else None,
+        "decided_by": reply.decided_by,
+        "decision_note": reply.decision_note,
     }

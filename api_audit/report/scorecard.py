@@ -5,11 +5,19 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from api_audit.models import CRITERIA, CriterionScore, Scorecard, SystemScore
+from api_audit.models import CRITERIA, CriterionScore, Scorecard, ScoredSystem, SystemScore
 from api_audit.text import escape_controls, safe_markup
 
 GRADE_STYLES = {"A": "bold green", "B": "green", "C": "yellow", "D": "dark_orange", "E": "red"}
 DISAGREES = "≠"
+REPLIED = "↩"  # the supplier replied (DESIGN.md §4, right of reply)
+SET_ASIDE = "⊘"  # findings an accepted reply took out of the score
+REPLIES_LEGEND = (
+    f"Replies: {REPLIED}n = n supplier replies on record (shown beside the findings in "
+    f"--format json; open and rejected ones change nothing) · {SET_ASIDE}n = n findings "
+    "set aside by a reply the investigator accepted (out of the score: not applicable or "
+    "not measured, by its reason)"
+)
 
 
 def _score(value: float | None) -> str:
@@ -34,27 +42,36 @@ def _title(card: Scorecard) -> str:
     )
 
 
-def scorecard_table(card: Scorecard) -> Table:
-    table = Table(
-        title=_title(card),
-        caption="Scores 0–10 · coverage = share of the checks that could be measured · "
+# Below this many columns the four criterion columns are left out: with them, system and
+# vendor names shrink to a few letters on an 80-column terminal. The numbers stay one
+# `--format json` (or a wider terminal) away, and the caption says so.
+FULL_WIDTH = 120
+
+
+def scorecard_table(card: Scorecard, *, width: int | None = None) -> Table:
+    """The table; `width` (the console's) below FULL_WIDTH gives the compact layout."""
+    criteria = CRITERIA if width is None or width >= FULL_WIDTH else ()
+    caption = (
+        "Scores 0–10 · coverage = share of the checks that could be measured · "
         "? = too little measured to grade · ladder L0–L5, L3? = at least L3 (a higher "
-        f"level could not be measured) · {DISAGREES}n = n claims contradicted by what was seen",
-        expand=False,
+        f"level could not be measured) · {DISAGREES}n = n claims contradicted by what was seen"
     )
+    if not criteria:
+        caption += f" · criterion scores: --format json, or a terminal {FULL_WIDTH} columns wide"
+    table = Table(title=_title(card), caption=caption, expand=False)
     table.add_column("system")
     table.add_column("vendor")
     table.add_column("grade", justify="center")
     table.add_column("ladder", justify="center")
     table.add_column("score", justify="right")
-    for criterion in CRITERIA:
+    for criterion in criteria:
         table.add_column(criterion, justify="right")
     table.add_column("coverage", justify="right")
     table.add_column("claims", justify="center")
     for row in card.systems:
         score = row.score
         if not row.audited:
-            blank = ["—"] * (3 + len(CRITERIA))
+            blank = ["—"] * (3 + len(criteria))
             table.add_row(
                 safe_markup(row.name), safe_markup(row.vendor_name),
                 f"[dim]{NOT_AUDITED}[/]", *blank, "",
@@ -67,11 +84,22 @@ def scorecard_table(card: Scorecard) -> Table:
             f"[{style}]{safe_markup(score.grade)}[/]",
             safe_markup(_ladder(score)),
             _score(score.score),
-            *(_criterion(score.criteria.get(c)) for c in CRITERIA),
+            *(_criterion(score.criteria.get(c)) for c in criteria),
             f"{score.coverage:.0%}",
-            f"{DISAGREES}{len(row.disagreements)}" if row.disagreements else "",
+            _claims(row),
         )
     return table
+
+
+def _claims(row: ScoredSystem) -> str:
+    """The claims cell: contradicted claims, then the supplier's replies and what they set
+    aside, so a score changed by a reply is marked on its own row."""
+    marks = [
+        f"{DISAGREES}{len(row.disagreements)}" if row.disagreements else "",
+        f"{REPLIED}{len(row.replies)}" if row.replies else "",
+        f"{SET_ASIDE}{row.findings_set_aside}" if row.findings_set_aside else "",
+    ]
+    return " ".join(mark for mark in marks if mark)
 
 
 def _ladder(score: SystemScore) -> str:
@@ -132,7 +160,9 @@ def print_scorecard(card: Scorecard, console: Console) -> None:
     note = unfinished_note(card)
     if note:
         console.print(note, markup=False, highlight=False)
-    console.print(scorecard_table(card))
+    console.print(scorecard_table(card, width=console.width))
+    if any(row.replies for row in card.systems):
+        console.print(REPLIES_LEGEND, markup=False, highlight=False)
     legend = ladder_legend(card)
     if legend:
         # labels come from the rubric, but print them literally all the same

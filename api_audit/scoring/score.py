@@ -18,7 +18,10 @@ Method (DESIGN.md §4; OpenSSF Scorecard's aggregate, anchors-audit-tools.md §1
   any other, but never as "a response we received": attestations alone cannot earn a
   letter grade.
 - The openness ladder (ladder.py) sits beside the grade; claimed-vs-observed disagreements
-  and the supplier's replies ride along on each row. Neither changes the score.
+  and the supplier's replies ride along on each row. Disagreements never change the score;
+  a reply does only once the investigator accepted it, and then visibly: replies.py sets
+  the finding it answers aside before the score, the ladder and the disagreements are
+  worked out.
 
 Scores are rounded half-up to 1 decimal and coverage to 2 decimals, and the *rounded*
 values are what SystemScore holds and what the grade is computed from, so a displayed
@@ -45,6 +48,7 @@ from api_audit.models import (
 )
 from api_audit.scoring.attestations import find_disagreements
 from api_audit.scoring.ladder import ladder_place
+from api_audit.scoring.replies import apply_replies
 
 UNGRADED = "?"
 
@@ -58,14 +62,17 @@ def score_system(
 ) -> SystemScore:
     """Score one system from its findings (all of which must belong to `system_id`).
 
-    `system` gives the catalogue's claims the ladder rules may look at; without it the
-    ladder sees the findings alone.
+    `system` gives the catalogue's claims the ladder rules may look at, and its replies:
+    an accepted one sets the finding it answers aside first. Without it the ladder sees
+    the findings alone.
     """
     strangers = {f.system_id for f in findings if f.system_id != system_id}
     if strangers:
         raise ValueError(f"findings for {sorted(strangers)} passed to score {system_id!r}")
     if system is not None and system.id != system_id:
         raise ValueError(f"system {system.id!r} passed to score {system_id!r}")
+    if system is not None:
+        findings = apply_replies(findings, system.replies)
     raw: dict[str, tuple[float | None, float]] = {
         c: _criterion_raw([f for f in findings if f.criterion == c]) for c in CRITERIA
     }
@@ -151,18 +158,20 @@ def score_grouped(
     return Scorecard(run=run, systems=tuple(ranked))
 
 
-def _scored_system(system: System, findings: Sequence[Finding], rubric: Rubric) -> ScoredSystem:
+def _scored_system(system: System, stored: Sequence[Finding], rubric: Rubric) -> ScoredSystem:
+    findings = apply_replies(stored, system.replies)
     return ScoredSystem(
         system_id=system.id,
         name=system.name,
         vendor_id=system.vendor_id,
         vendor_name=system.vendor_name,
         score=score_system(system.id, findings, rubric, system=system),
-        findings=tuple(findings),
+        findings=findings,
         disagreements=find_disagreements(system, findings, rubric),
         replies=system.replies,
         research_state=system.research_state,
         research=system.research,
+        findings_set_aside=sum(f.set_aside is not None for f in findings),
     )
 
 

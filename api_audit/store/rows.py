@@ -13,6 +13,8 @@ from api_audit.models import (
     CRITERIA,
     EXCHANGE_ERRORS,
     OUTCOMES,
+    REPLY_REASONS,
+    REPLY_STATUSES,
     RESEARCH_STATES,
     SIGN_INS,
     Attestation,
@@ -73,15 +75,27 @@ def reply_row(reply: Reply, redactor: Redactor) -> dict[str, object]:
         "text": reply.text,
         "about": reply.about,
         "source": redactor.url(reply.source) if reply.source else None,
+        "status": reply.status,
+        "reason": reply.reason,
+        "decided": reply.decided.isoformat() if reply.decided else None,
+        "decided_by": reply.decided_by,
+        "decision_note": reply.decision_note,
     }
 
 
 def _reply(row: Mapping[str, Any]) -> Reply:
+    # A run stored before replies had a status (methodology 2026.11 and earlier) holds
+    # none: read as "open", which never changes a score, so rescoring it gives what it did.
     return Reply(
         date=_date(row, "date"),
         text=cells.text(row, "text"),
         about=cells.optional_text(row, "about"),
         source=cells.optional_text(row, "source"),
+        status=cells.optional_one_of(row, "status", REPLY_STATUSES) or "open",
+        reason=cells.optional_one_of(row, "reason", REPLY_REASONS),
+        decided=_date(row, "decided") if row.get("decided") is not None else None,
+        decided_by=cells.optional_text(row, "decided_by"),
+        decision_note=cells.optional_text(row, "decision_note"),
     )
 
 

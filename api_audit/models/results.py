@@ -28,6 +28,9 @@ class Finding:
     source: str | None = None  # attested: the URL where the fact was seen
     seen: str | None = None  # attested: the ISO date it was seen
     sign_in: SignIn | None = None  # a fail at a login wall: which kind (None otherwise)
+    # The sentence that decided a wording finding, as read (cleaned, capped, and redacted
+    # when stored); None for findings no sentence decided.
+    excerpt: str | None = None
 
 
 @dataclass(frozen=True)

@@ -305,6 +305,7 @@ def test_a_database_at_0001_is_upgraded_on_open(db_path: Path) -> None:
             "0002_attestations_and_claims",
             "0003_exchange_tls_version",
             "0004_finding_sign_in",
+            "0005_finding_excerpt",
         ]
         assert store.run_info(1).rubric_version == "2026.11-skeleton"
         (old,) = store.findings(1)
@@ -342,6 +343,7 @@ def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
         ("0002_attestations_and_claims",),
         ("0003_exchange_tls_version",),
         ("0004_finding_sign_in",),
+        ("0005_finding_excerpt",),
     ]
     assert {"runs", "systems", "exchanges", "bodies", "findings"} <= tables
 

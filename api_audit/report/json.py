@@ -129,6 +129,7 @@ def _finding(
         "source": finding.source,
         "seen": finding.seen,
         "sign_in": finding.sign_in,
+        "excerpt": finding.excerpt,
         "evidence": [_evidence(evidence[k]) for k in finding.evidence if k in evidence],
         "replies": [_reply(r) for r in replies if r.about in about],
     }

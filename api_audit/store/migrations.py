@@ -174,3 +174,10 @@ def _sign_in_of_2026_11_message(message: str) -> SignIn | None:
         if re.match(rf"(?:at \S+: )?{pattern}", message):
             return reason
     return None
+
+
+@_migration("0005_finding_excerpt")
+def _m0005_finding_excerpt(db: Database) -> None:
+    # The sentence that decided a wording finding (issue 11), redacted like the message,
+    # so a supplier can check what was read; NULL for every other finding and older runs.
+    db.execute("ALTER TABLE findings ADD COLUMN excerpt TEXT")

@@ -658,3 +658,31 @@ def test_a_findings_sign_in_reason_round_trips(db_path: Path, reason: str | None
         store.finish_run(run_id)
         (back,) = store.findings(run_id)
     assert back.sign_in == reason
+
+
+# --- 0005: the sentence that decided a wording finding ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("excerpt", "stored"),
+    [
+        (None, None),
+        ("Please contact your account manager.", "Please contact your account manager."),
+        ("Use ?api_key=abc123def456 to sign up.", "Use ?api_key=[redacted] to sign up."),
+        ("Send Bearer eyJhbGciOiJIUzI1NiJ9.e30.x to get access", None),
+    ],
+)
+def test_a_findings_excerpt_is_stored_redacted_and_read_back(
+    db_path: Path, excerpt: str | None, stored: str | None
+) -> None:
+    found = replace(finding("pricing-stated"), excerpt=excerpt)
+    with Store.open(db_path) as store:
+        run_id = start(store)
+        store.add_finding(run_id, found)
+    with Store.open(db_path) as store:
+        (back,) = store.findings(run_id)
+    if stored is not None or excerpt is None:
+        assert back.excerpt == stored
+    else:  # a credential in free text: redacted by shape, as a message is
+        assert back.excerpt is not None and "eyJhbGci" not in back.excerpt
+    assert back == replace(found, excerpt=back.excerpt)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from api_audit.methodology import (
@@ -59,6 +60,7 @@ class _Judgement:
     observed: bool = False
     status: int | None = None  # the target's status, to pick the most telling failure
     sign_in: SignIn | None = None  # a fail at a login wall: which kind
+    excerpt: str | None = None  # the sentence that decided a wording verdict
 
 
 def evaluate(plan: ProbePlan, exchanges: Mapping[str, Exchange], *, now: datetime) -> Finding:
@@ -109,7 +111,7 @@ def _follow_ups(
         if exchange is None or _unusable(exchange) is not None:
             continue
         ctx = _context(plan, exchange, exchanges, now)
-        if _combine(_verdicts(plan.probe.expect, ctx))[0] != "pass":
+        if _combine(_verdicts(plan.probe.expect, ctx)).outcome != "pass":
             continue
         request = _follow_request(follow, ctx)
         if request is not None:
@@ -141,8 +143,8 @@ def _judge_target(
     if unusable is not None:
         return _with(unusable, evidence=evidence)
     ctx = _context(plan, exchange, exchanges, now)
-    outcome, message, credit, sign_in = _combine(_verdicts(plan.probe.expect, ctx))
-    first = _Judgement(outcome, message, credit, evidence, True, exchange.status, sign_in)
+    outcome, message, credit, sign_in, excerpt = _combine(_verdicts(plan.probe.expect, ctx))
+    first = _Judgement(outcome, message, credit, evidence, True, exchange.status, sign_in, excerpt)
     follow = plan.probe.request.follow
     if outcome != "pass" or follow is None:
         return first
@@ -159,7 +161,8 @@ def _judge_followed(
     """Rule 5: the link found in a passing first response, and the response to it."""
     found = LINKS[follow.link].extract(ctx)
     if found.url is None:
-        return _with(first, outcome=follow.when_no_link, message=found.message, credit=0.0)
+        no_link = "fail" if found.wrong else follow.when_no_link
+        return _with(first, outcome=no_link, message=found.message, credit=0.0)
     request = FetchRequest(url=found.url, accept=follow.accept)
     followed = exchanges.get(request.key)
     if followed is None:
@@ -174,7 +177,7 @@ def _judge_followed(
     if unusable is not None:
         return _with(unusable, message=f"{found.message}: {unusable.message}", evidence=evidence)
     second = MatchContext(exchange=followed, baseline=None, now=now)
-    outcome, message, credit, sign_in = _combine(_verdicts(follow.expect, second))
+    outcome, message, credit, sign_in, excerpt = _combine(_verdicts(follow.expect, second))
     return _Judgement(
         outcome,
         f"{found.message}: {message}",
@@ -183,6 +186,7 @@ def _judge_followed(
         True,
         first.status,
         sign_in,
+        excerpt,
     )
 
 
@@ -229,16 +233,27 @@ def _follow_request(follow: FollowRequest, ctx: MatchContext) -> FetchRequest | 
     return None if found.url is None else FetchRequest(url=found.url, accept=follow.accept)
 
 
-def _combine(verdicts: list[Verdict]) -> tuple[Outcome, str, float, SignIn | None]:
-    """Outcome, message, credit, and the sign-in reason when a login wall decided."""
+class _Combined(NamedTuple):
+    outcome: Outcome
+    message: str
+    credit: float
+    sign_in: SignIn | None  # the sign-in reason when a login wall decided
+    excerpt: str | None  # the sentence that decided, when a wording verdict did
+
+
+def _combine(verdicts: list[Verdict]) -> _Combined:
+    """Rule 4: the first fail or not_applicable decides; else any inconclusive; else pass."""
     decisive = next((v for v in verdicts if v.outcome in ("fail", "not_applicable")), None)
     if decisive is not None:
-        return decisive.outcome, decisive.message, 0.0, decisive.sign_in
+        return _Combined(
+            decisive.outcome, decisive.message, 0.0, decisive.sign_in, decisive.excerpt
+        )
     unsure = next((v for v in verdicts if v.outcome == "inconclusive"), None)
     if unsure is not None:
-        return "inconclusive", unsure.message, 0.0, None
+        return _Combined("inconclusive", unsure.message, 0.0, None, unsure.excerpt)
     credit = min((v.credit for v in verdicts), default=1.0)
-    return "pass", "; ".join(v.message for v in verdicts), credit, None
+    excerpt = next((v.excerpt for v in verdicts if v.excerpt is not None), None)
+    return _Combined("pass", "; ".join(v.message for v in verdicts), credit, None, excerpt)
 
 
 def _with(judgement: _Judgement, **changes: object) -> _Judgement:
@@ -290,4 +305,5 @@ def _finding(plan: ProbePlan, judgement: _Judgement) -> Finding:
         observed=judgement.observed,
         credit=judgement.credit if judgement.outcome == "pass" else 0.0,
         sign_in=judgement.sign_in if judgement.outcome == "fail" else None,
+        excerpt=judgement.excerpt,
     )

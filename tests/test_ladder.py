@@ -434,7 +434,8 @@ def test_every_sign_in_wall_a_probe_reports_is_recognised(probe: object, wall: s
 def test_other_failures_are_not_sign_in_walls(probe: object, other: str) -> None:
     example = ProbeExample(other, "fail", NOT_WALLS[other], baseline=BASELINE)
     finding = run_example(probe, example)  # type: ignore[arg-type]
-    assert finding.outcome == "fail", finding.message
+    # an app shell that names no licence is silent, so inconclusive (issue 11), never a wall
+    assert finding.outcome in ("fail", "inconclusive"), finding.message
     assert finding.sign_in is None, finding.message
     assert not failed_at_sign_in(finding)
 
@@ -492,8 +493,8 @@ def test_the_worked_example_in_the_methodology_matches_the_demo(
     # the step-by-step part works through DocsOnly Housing
     criteria = demo_rows["docsonly-housing"]["criteria"]
     assert {c: (v["score"], v["coverage"]) for c, v in criteria.items()} == {
-        "documented": (3.0, 1.0),
-        "free": (7.5, 0.5),
+        "documented": (3.3, 0.9),
+        "free": (10.0, 0.38),
         "standards": (0.0, 1.0),
     }
 

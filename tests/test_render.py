@@ -107,6 +107,7 @@ def test_json_contract_fields() -> None:
             "source": None,
             "seen": None,
             "sign_in": None,
+            "excerpt": None,
             "evidence": [],
             "replies": [],
             "set_aside": None,

@@ -306,6 +306,7 @@ def test_a_database_at_0001_is_upgraded_on_open(db_path: Path) -> None:
             "0002_attestations_and_claims",
             "0003_exchange_tls_version",
             "0004_finding_sign_in",
+            "0005_finding_excerpt",
             "0006_system_research",
         ]
         assert store.run_info(1).rubric_version == "2026.11-skeleton"
@@ -345,6 +346,7 @@ def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
         ("0002_attestations_and_claims",),
         ("0003_exchange_tls_version",),
         ("0004_finding_sign_in",),
+        ("0005_finding_excerpt",),
         ("0006_system_research",),
     ]
     assert {"runs", "systems", "exchanges", "bodies", "findings"} <= tables
@@ -690,3 +692,31 @@ def test_a_secret_in_where_it_was_searched_is_not_stored(db_path: Path) -> None:
         (stored,) = store.systems(run_id)
     assert SECRET not in repr(stored.research)
     assert stored.research is not None and stored.research.where[0].startswith("https://s.example/")
+
+
+# --- 0005: the sentence that decided a wording finding ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("excerpt", "stored"),
+    [
+        (None, None),
+        ("Please contact your account manager.", "Please contact your account manager."),
+        ("Use ?api_key=abc123def456 to sign up.", "Use ?api_key=[redacted] to sign up."),
+        ("Send Bearer eyJhbGciOiJIUzI1NiJ9.e30.x to get access", None),
+    ],
+)
+def test_a_findings_excerpt_is_stored_redacted_and_read_back(
+    db_path: Path, excerpt: str | None, stored: str | None
+) -> None:
+    found = replace(finding("pricing-stated"), excerpt=excerpt)
+    with Store.open(db_path) as store:
+        run_id = start(store)
+        store.add_finding(run_id, found)
+    with Store.open(db_path) as store:
+        (back,) = store.findings(run_id)
+    if stored is not None or excerpt is None:
+        assert back.excerpt == stored
+    else:  # a credential in free text: redacted by shape, as a message is
+        assert back.excerpt is not None and "eyJhbGci" not in back.excerpt
+    assert back == replace(found, excerpt=back.excerpt)

@@ -206,7 +206,14 @@ def default_suppliers(now: datetime | None = None) -> tuple[Supplier, ...]:
             ("revenues-benefits",),
             {"docs": "/help", "spec": "/swagger/docs/v1", "api_base": "/gateway"},
             {
-                "/help": (200, html, _html("Gateway help", "<h1>Revenues gateway</h1>")),
+                "/help": (
+                    200,
+                    html,
+                    _html(
+                        "Gateway help",
+                        "<h1>Revenues gateway</h1><p>Release notes list each gateway version.</p>",
+                    ),
+                ),
                 "/swagger/docs/v1": _json(_SWAGGER_2),
                 "/.well-known/security.txt": _security_txt(now - timedelta(days=30)),
             },

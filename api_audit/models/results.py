@@ -45,6 +45,9 @@ class Finding:
     seen: str | None = None  # attested: the ISO date it was seen
     sign_in: SignIn | None = None  # a fail at a login wall: which kind (None otherwise)
     set_aside: SetAside | None = None  # taken out of the score by an accepted reply
+    # The sentence that decided a wording finding, as read (cleaned, capped, and redacted
+    # when stored); None for findings no sentence decided.
+    excerpt: str | None = None
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,7 @@ def _finding(
         "source": finding.source,
         "seen": finding.seen,
         "sign_in": finding.sign_in,
+        "excerpt": finding.excerpt,
         "evidence": [_evidence(evidence[k]) for k in finding.evidence if k in evidence],
         "replies": [_reply(r) for r in replies_about(finding, replies)],
         "set_aside": _set_aside(finding.set_aside) if finding.set_aside else None,

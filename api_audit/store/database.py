@@ -232,6 +232,7 @@ class Store:
                 "source": redactor.url(finding.source) if finding.source else None,
                 "seen": finding.seen,
                 "sign_in": finding.sign_in,
+                "excerpt": redactor.text(finding.excerpt) if finding.excerpt else None,
             }
         )
         self._maybe_flush()

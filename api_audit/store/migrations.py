@@ -159,14 +159,6 @@ def _m0004_finding_sign_in(db: Database) -> None:
             db.execute("UPDATE findings SET sign_in = ? WHERE rowid = ?", [reason, rowid])
 
 
-@_migration("0006_system_research")
-def _m0006_system_research(db: Database) -> None:
-    # How far each system was researched (models.Research) as a JSON object, so a rescore
-    # knows a search that found nothing from a blank entry. NULL: nothing recorded, and
-    # the state is derived from the endpoints, as for runs stored before.
-    db.execute("ALTER TABLE systems ADD COLUMN research TEXT")
-
-
 # The sign-in wording of methodology 2026.11's messages ("at <path>: " first when a probe
 # tried several paths), for migration 0004 only: new findings carry the reason itself.
 _SIGN_IN_WORDING_2026_11: tuple[tuple[str, SignIn], ...] = (
@@ -182,3 +174,18 @@ def _sign_in_of_2026_11_message(message: str) -> SignIn | None:
         if re.match(rf"(?:at \S+: )?{pattern}", message):
             return reason
     return None
+
+
+@_migration("0005_finding_excerpt")
+def _m0005_finding_excerpt(db: Database) -> None:
+    # The sentence that decided a wording finding (issue 11), redacted like the message,
+    # so a supplier can check what was read; NULL for every other finding and older runs.
+    db.execute("ALTER TABLE findings ADD COLUMN excerpt TEXT")
+
+
+@_migration("0006_system_research")
+def _m0006_system_research(db: Database) -> None:
+    # How far each system was researched (models.Research) as a JSON object, so a rescore
+    # knows a search that found nothing from a blank entry. NULL: nothing recorded, and
+    # the state is derived from the endpoints, as for runs stored before.
+    db.execute("ALTER TABLE systems ADD COLUMN research TEXT")

@@ -205,6 +205,7 @@ def finding_from_row(row: Mapping[str, Any]) -> Finding:
         source=cells.optional_text(row, "source"),
         seen=cells.optional_text(row, "seen"),
         sign_in=cells.optional_one_of(row, "sign_in", SIGN_INS),
+        excerpt=cells.optional_text(row, "excerpt"),
     )
 
 

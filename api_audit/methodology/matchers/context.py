@@ -7,14 +7,14 @@ many matchers ask; the helpers below read it as a typed document or say why they
 from __future__ import annotations
 
 import fnmatch
-import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
 from api_audit.methodology.documents import SpecInfo, UnsafeDocument, parse_json, parse_spec
-from api_audit.methodology.matchers.markup import HIDDEN_START, TAG, cut_blocks, looks_like_html
+from api_audit.methodology.matchers.markup import looks_like_html
+from api_audit.methodology.matchers.prose import Prose, read_html, read_text
 from api_audit.methodology.matchers.verdict import Verdict, failed
 from api_audit.methodology.openapi import OpenApiReport, check_openapi
 from api_audit.models import Exchange
@@ -55,17 +55,15 @@ class MatchContext:
             self.cache["text"] = cached
         return cached
 
-    def visible_text(self) -> str:
-        """The words a reader sees: for a web page, text outside tags, scripts, styles and
-        comments, entities decoded; otherwise the text. Lower case, whitespace collapsed."""
-        cached = self.cache.get("visible")
-        if not isinstance(cached, str):
-            lower = self.text().lower()
-            if looks_like_html(self.exchange) or lower.lstrip()[:1] == "<":
-                shown, _ = cut_blocks(lower, HIDDEN_START, "script")
-                lower = html.unescape(TAG.sub(" ", shown))
-            cached = " ".join(lower.split())
-            self.cache["visible"] = cached
+    def prose(self) -> Prose:
+        """The page's content as sentences under their headings, site chrome left out
+        (prose.py); read from the first SCAN_BYTES of the body, once (cached)."""
+        cached = self.cache.get("prose")
+        if not isinstance(cached, Prose):
+            text = self.text()
+            html_like = looks_like_html(self.exchange) or text.lstrip()[:1] == "<"
+            cached = read_html(text) if html_like else read_text(text)
+            self.cache["prose"] = cached
         return cached
 
     def openapi_report(self) -> OpenApiReport:

@@ -85,9 +85,10 @@ def extract_api_description(ctx: MatchContext) -> FoundLink:
     for raw in candidates:
         url, problem = _absolute_link(ctx, raw)
         if url is None:
-            return FoundLink(None, f"the {what} points at {problem}")
+            return FoundLink(None, f"the {what} points at {problem}", wrong=True)
         if (urlsplit(url).hostname or "").lower() in _PLACEHOLDER_HOSTS:
-            return FoundLink(None, f"the {what} still loads the Petstore example, not this API")
+            message = f"the {what} still loads the Petstore example, not this API"
+            return FoundLink(None, message, wrong=True)
         return FoundLink(url, f"the {what} loads {quote(url)}")
     if ui:
         return FoundLink(None, f"a {ui} page, but no spec URL found in it")
@@ -110,6 +111,6 @@ def extract_calendar_feed(ctx: MatchContext) -> FoundLink:
             continue
         url, problem = _absolute_link(ctx, raw)
         if url is None:
-            return FoundLink(None, f"a calendar link that is {problem}")
+            return FoundLink(None, f"a calendar link that is {problem}", wrong=True)
         return FoundLink(url, f"links to the calendar {quote(url)}")
     return FoundLink(None, "links to no iCalendar feed (.ics or webcal: URL)")

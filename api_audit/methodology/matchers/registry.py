@@ -46,6 +46,10 @@ class FoundLink:
 
     url: str | None
     message: str
+    # True when a page without a usable link shows something wrong (it still loads the
+    # Petstore example, or links something that is not a URL): a fail whatever the probe's
+    # `when_no_link` says, as silence and a positive observation differ (issue 11).
+    wrong: bool = False
 
 
 LinkExtractor = Callable[[MatchContext], FoundLink]

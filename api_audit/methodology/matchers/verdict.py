@@ -17,14 +17,17 @@ class Verdict:
     message: str
     credit: float = 1.0  # share of the probe's weight a pass earns
     sign_in: SignIn | None = None  # a fail because the resource is behind a sign-in
+    # The sentence of a page that decided a wording verdict, cleaned (text.quote) and
+    # capped; None when no sentence decided (issue 11: a supplier can check what we read).
+    excerpt: str | None = None
 
 
-def passed(message: str, credit: float = 1.0) -> Verdict:
-    return Verdict("pass", message, credit)
+def passed(message: str, credit: float = 1.0, *, excerpt: str | None = None) -> Verdict:
+    return Verdict("pass", message, credit, excerpt=excerpt)
 
 
-def failed(message: str) -> Verdict:
-    return Verdict("fail", message)
+def failed(message: str, *, excerpt: str | None = None) -> Verdict:
+    return Verdict("fail", message, excerpt=excerpt)
 
 
 def behind_sign_in(message: str, why: SignIn) -> Verdict:

@@ -155,13 +155,17 @@ def match_open_referral(_: Always, ctx: MatchContext) -> Verdict:
 # --- OGC API - Features, FHIR --------------------------------------------------------------
 
 OGC_FEATURES_CORE = "ogcapi-features-1/1.0/conf/core"
+# Part 1 v1.1 (OGC 17-069r4) names its classes .../ogcapi-features-1/1.1/conf/...: any
+# 1.x revision of the Features core class counts.
+_OGC_FEATURES_CORE = re.compile(r"ogcapi-features-1/1\.[0-9]{1,2}/conf/core$")
 
 
 @matcher(
     "ogc_features",
     read=read_true,
     argument="true",
-    doc=f"An OGC API conformance document whose conformsTo lists `.../{OGC_FEATURES_CORE}`.",
+    doc=f"An OGC API conformance document whose conformsTo lists `.../{OGC_FEATURES_CORE}` "
+    "(or the core class of a later 1.x revision, such as 1.1).",
 )
 def match_ogc_features(_: Always, ctx: MatchContext) -> Verdict:
     data = typed_json(ctx)
@@ -175,7 +179,7 @@ def match_ogc_features(_: Always, ctx: MatchContext) -> Verdict:
         for c in classes
         if isinstance(c, str)
         and "opengis.net/spec/" in c
-        and c.rstrip("/").endswith(OGC_FEATURES_CORE)
+        and _OGC_FEATURES_CORE.search(c.rstrip("/")) is not None
     ]
     if not core:
         return failed(

@@ -98,6 +98,57 @@ components:
     assert time.perf_counter() - started < 1.0
 
 
+# --- $refs to other documents: counted, named, never followed -------------------------------
+
+
+def test_external_refs_are_counted_once_each_in_document_order() -> None:
+    shared = {"$ref": "b.json"}
+    document = {
+        "a": {"$ref": "a.json"},
+        "list": [shared, shared, {"$ref": "#/local"}, {"$ref": "c.json"}],
+        "again": {"$ref": "a.json"},
+    }
+    found = openapi.external_refs(document)
+    assert (found.count, found.first, found.reader_side) == (3, ("a.json", "b.json", "c.json"), ())
+
+
+def test_external_refs_keep_the_first_few_and_count_them_all() -> None:
+    document = {"items": [{"$ref": f"s{i}.json"} for i in range(5000)]}
+    found = openapi.external_refs(document)
+    assert found.count == 5000
+    assert found.first == tuple(f"s{i}.json" for i in range(openapi.MAX_REPORTED))
+
+
+def test_a_ref_property_that_is_not_text_is_not_a_reference() -> None:
+    document = {"properties": {"$ref": {"type": "string"}}, "x": {"$ref": 42}}
+    assert openapi.external_refs(document).count == 0
+
+
+def test_external_refs_stop_at_the_step_budget() -> None:
+    document = {"items": [{"$ref": f"s{i}.json"} for i in range(100)]}
+    with pytest.raises(openapi.CheckBudgetExceeded):
+        openapi.external_refs(document, max_steps=50)
+
+
+def test_a_shared_yaml_node_is_walked_once() -> None:
+    lines = ["openapi: 3.0.0", "a: &a [{$ref: x.json}, {$ref: y.json}]"]
+    lines += [f"k{i}: *a" for i in range(200)]
+    spec = parse_spec("\n".join(lines).encode())
+    found = openapi.external_refs(spec.document, max_steps=400)
+    assert found.count == 2
+
+
+def test_the_structure_report_carries_the_external_refs() -> None:
+    document = {
+        "openapi": "3.0.0",
+        "info": {"title": "T", "version": "1"},
+        "paths": {"/a": {"$ref": "paths/a.yaml"}},
+    }
+    report = openapi.check_openapi(document)
+    assert report.external == openapi.ExternalRefs(1, ("paths/a.yaml",), ())
+    assert report.problems == ()
+
+
 # --- the OpenAPI structure check --------------------------------------------------------------
 
 

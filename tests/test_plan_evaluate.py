@@ -94,8 +94,8 @@ def test_all_shipped_probes_for_one_open_system_need_few_requests() -> None:
     plans = plan_probes([open_system], METHODOLOGY, TOKEN)
     assert len(plans) == len(METHODOLOGY.probes)
     urls = [r.url for r in distinct_requests(plans)]
-    # 35 probes, 14 requests: the docs, spec and api_base probes share theirs; one baseline
-    # per origin and Accept; candidates only where a standard has two usual places.
+    # 35 probes, 16 requests: the docs, spec and api_base probes share theirs; one baseline
+    # per origin and Accept; candidates only where a standard has several usual places.
     assert sorted(urls) == sorted(
         [
             "https://api.open.test/.well-known/api-catalog",
@@ -110,6 +110,8 @@ def test_all_shipped_probes_for_one_open_system_need_few_requests() -> None:
             "https://api.open.test/.well-known/oauth-authorization-server",
             "https://api.open.test/v1/services.json",
             "https://api.open.test/v1/discovery.json",
+            "https://api.open.test/v1/services.xml",
+            "https://api.open.test/v1/discovery.xml",
             "https://api.open.test/v1/__api_audit_no_such_resource",
             "https://api.open.test/.well-known/security.txt",
         ]
@@ -822,6 +824,8 @@ def test_candidates_are_planned_in_order_and_all_fetched() -> None:
     assert [t.url for t in plan.targets] == [
         "https://a.test/v1/services.json",
         "https://a.test/v1/discovery.json",
+        "https://a.test/v1/services.xml",
+        "https://a.test/v1/discovery.xml",
     ]
     assert distinct_requests([plan]) == list(plan.targets)
 
@@ -885,7 +889,9 @@ def test_http_form(api_base: str, url: str | None, missing: str) -> None:
 
 
 def candidate_exchanges(plan: ProbePlan, *answers: Mapping[str, object]) -> dict[str, Exchange]:
-    return {t.key: exchange_from_example(a, t) for t, a in zip(plan.targets, answers, strict=True)}
+    """The given answers to the first candidates; 404 to the rest, as the examples do."""
+    padded = [*answers, *[NOT_FOUND] * (len(plan.targets) - len(answers))]
+    return {t.key: exchange_from_example(a, t) for t, a in zip(plan.targets, padded, strict=True)}
 
 
 SERVICES = {"status": 200, "headers": JSON, "body": '[{"service_code": 1, "service_name": "x"}]'}
@@ -921,7 +927,8 @@ def test_candidates_report_the_most_telling_failure() -> None:
     finding = evaluate(plan, candidate_exchanges(plan, NOT_FOUND, SHELL_ANSWER), now=NOW)
     assert (finding.outcome, finding.message, finding.observed) == (
         "fail",
-        "at /v1/discovery.json: served as text/html: a web page, not JSON; 1 other path failed too",
+        "at /v1/discovery.json: served as text/html: a web page, not an Open311 document; "
+        "3 other paths failed too",
         True,
     )
 

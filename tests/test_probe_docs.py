@@ -73,8 +73,10 @@ def test_markdown_escapes_table_cells(tmp_path: Path) -> None:
 def test_describe_request() -> None:
     probes = {p.id: p for p in SHIPPED.probes}
     assert describe_request(probes["open311"]) == (
-        "GET `services.json`, `discovery.json` under api_base, passing on the first that passes "
-        "(Accept: `application/json`). Without a URL to fetch: not_applicable."
+        "GET `services.json`, `discovery.json`, `services.xml`, `discovery.xml` under api_base, "
+        "passing on the first that passes "
+        "(Accept: `application/json, text/xml;q=0.9, application/xml;q=0.9`). "
+        "Without a URL to fetch: not_applicable."
     )
     assert "in its http:// form" in describe_request(probes["http-redirects-to-https"])
     assert "without one, the first of `/openapi.json`" in describe_request(

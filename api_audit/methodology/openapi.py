@@ -1,7 +1,9 @@
-"""Check a parsed API description: its local `$ref`s, then its OpenAPI or Swagger structure.
+"""Check a parsed API description: its `$ref`s, then its OpenAPI or Swagger structure.
 
 Local `$ref` chains are resolved with a visited set, so a cycle (A -> B -> A) is reported,
-never followed for ever; dangling pointers are reported too. The OpenAPI 3.x / Swagger 2.0
+never followed for ever; dangling pointers are reported too. `$ref`s to other documents
+are listed and counted, never fetched; those that can only mean a file or address on the
+reader's own machine or network are picked out. The OpenAPI 3.x / Swagger 2.0
 structure check counts what a quality judgement needs. Both run under a step and time
 budget and walk iteratively; they take documents already parsed and limit-checked by
 `documents` and touch no file or network (engineering reference §4.8).
@@ -9,11 +11,13 @@ budget and walk iteratively; they take documents already parsed and limit-checke
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from api_audit.methodology.documents import SpecKind, UnsafeDocument, describe_spec
 
@@ -133,6 +137,101 @@ def local_ref_problems(
     return tuple(problems)
 
 
+# --- $refs to other documents: counted and named, never fetched -------------------------------
+
+MAX_NAMED_REFS = 3  # external $refs a message names; the rest are counted
+_READER_SIDE_NAMES = ("localhost", ".localhost", ".local", ".internal")  # RFC 6761, 6762
+
+
+@dataclass(frozen=True)
+class ExternalRefs:
+    """The `$ref`s of a document that point at other documents (JSON Reference, RFC 3986).
+
+    `first` keeps up to MAX_REPORTED distinct values in document order and `count` counts
+    them all. `reader_side` lists those that can only resolve on the reader's own machine
+    or network (a `file:` URI, a drive path, localhost, a private, loopback, link-local or
+    metadata address): nobody else can resolve them, and a resolver that tried would read
+    its own files or reach its own network (engineering reference §4.8).
+    """
+
+    count: int = 0
+    first: tuple[str, ...] = ()
+    reader_side: tuple[str, ...] = ()
+
+
+def external_refs(
+    document: object,
+    *,
+    max_steps: int = MAX_CHECK_STEPS,
+    max_seconds: float = MAX_CHECK_SECONDS,
+) -> ExternalRefs:
+    """Every distinct `$ref` not starting with "#", by an iterative walk with a budget.
+
+    Raises CheckBudgetExceeded. Nothing is fetched or resolved; only the text is read.
+    """
+    budget = _Budget(max_steps, max_seconds)
+    seen: set[int] = set()
+    found: dict[str, None] = {}
+    reader_side: list[str] = []
+    stack: list[object] = [document]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, dict | list) or id(item) in seen:
+            continue
+        budget.step()
+        seen.add(id(item))
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+            continue
+        ref = item.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#") and ref not in found:
+            found[ref] = None
+            if len(reader_side) < MAX_REPORTED and on_reader_side(ref):
+                reader_side.append(ref)
+        stack.extend(reversed(list(item.values())))
+    return ExternalRefs(len(found), tuple(list(found)[:MAX_REPORTED]), tuple(reader_side))
+
+
+def on_reader_side(ref: str) -> bool:
+    """Whether a `$ref` can only mean something on the reader's own machine or network.
+
+    A relative reference resolves against the document's own URL (RFC 3986 §5), so it is
+    as public as the document; an absolute one is judged by its scheme and host alone,
+    with no lookup. Host numbers in the legacy forms resolvers still accept ("2852039166",
+    "0xa9.0xfe.0xa9.0xfe") are read as inet_aton reads them.
+    """
+    text = ref.strip()
+    if text.startswith("\\\\") or re.match(r"^[A-Za-z]:[\\/]", text):
+        return True  # a UNC or Windows drive path
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not a usable URL either way
+        return False
+    if parts.scheme.lower() == "file":
+        return True
+    if not host:
+        return False
+    host = host.rstrip(".").lower()
+    if host == "localhost" or host.endswith(_READER_SIDE_NAMES):
+        return True
+    address = _host_address(host)
+    return address is not None and not address.is_global
+
+
+def _host_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, ValueError):  # not a host number (ValueError: an embedded NUL)
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 # --- a structural check of OpenAPI 3.x (and Swagger 2.0) documents -----------------------------
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -155,6 +254,7 @@ class OpenApiReport:
     problems: tuple[str, ...] = ()
     problem_count: int = 0
     ref_problems: tuple[str, ...] = ()
+    external: ExternalRefs = ExternalRefs()  # $refs to other documents, never fetched
     operations: int = 0
     described: int = 0  # operations with a summary or description
     with_error_responses: int = 0  # operations documenting a 4xx, 5xx or default response
@@ -194,6 +294,7 @@ def check_openapi(
     if info.kind is None or not isinstance(document, dict):
         return OpenApiReport(kind=None)
     ref_problems = local_ref_problems(document, max_steps=max_steps, max_seconds=max_seconds)
+    external = external_refs(document, max_steps=max_steps, max_seconds=max_seconds)
     # OpenAPI 3.1 made an operation's `responses` optional; 3.0 and Swagger 2.0 require it.
     required = info.kind == "swagger2" or not info.version.startswith("3.1")
     check = _Structure(_Budget(max_steps, max_seconds), responses_required=required)
@@ -221,6 +322,7 @@ def check_openapi(
         problems=tuple(check.problems),
         problem_count=check.count,
         ref_problems=ref_problems,
+        external=external,
         operations=len(operations),
         described=sum(1 for op in operations if _described(op)),
         with_error_responses=sum(1 for op in operations if _documents_errors(op)),

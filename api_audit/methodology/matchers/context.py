@@ -1,6 +1,6 @@
 """What a matcher may look at: one exchange, its baseline and a clock, the body parsed once.
 
-The body is read into text, JSON or an API description at most once per exchange, however
+The body is read into text, JSON, XML or an API description at most once per exchange, however
 many matchers ask; the helpers below read it as a typed document or say why they cannot.
 """
 
@@ -17,6 +17,7 @@ from api_audit.methodology.matchers.markup import looks_like_html
 from api_audit.methodology.matchers.prose import Prose, read_html, read_text
 from api_audit.methodology.matchers.verdict import Verdict, failed
 from api_audit.methodology.openapi import OpenApiReport, check_openapi
+from api_audit.methodology.xml_reader import XmlElement, parse_xml
 from api_audit.models import Exchange
 from api_audit.text import quote
 
@@ -42,6 +43,10 @@ class MatchContext:
     def json_body(self) -> object:
         """The body parsed as JSON; raises UnsafeDocument (also cached)."""
         return self._cached("json", lambda: parse_json(self.exchange.body))
+
+    def xml_body(self) -> XmlElement:
+        """The body parsed as XML, with limits; raises UnsafeDocument (also cached)."""
+        return cast(XmlElement, self._cached("xml", lambda: parse_xml(self.exchange.body)))
 
     def spec(self) -> SpecInfo:
         """The body parsed as an API description; raises UnsafeDocument (also cached)."""

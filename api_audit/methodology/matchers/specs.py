@@ -2,7 +2,14 @@
 
 An OpenAPI 3.x document earns full credit, Swagger 2.0 the credit a probe gives it; the
 quality marks count what a consumer needs (contact, licence, servers, summaries, error
-responses); a WSDL or .asmx surface is a legacy SOAP service, not a JSON/REST API.
+responses, a self-contained document); a WSDL or .asmx surface is a legacy SOAP service,
+not a JSON/REST API.
+
+A `$ref` to another document is never fetched (engineering reference §4.8), but it does
+not make a published description unpublished: specifications such as Open Referral UK 3
+and OGC API - Features keep their schemas in files of their own. Such a document is
+credited as published; the quality check names the references it could not resolve.
+Only a `$ref` that can mean nothing but the reader's own files or network fails.
 """
 
 from __future__ import annotations
@@ -34,7 +41,14 @@ from api_audit.methodology.matchers.verdict import (
     passed,
     unsure,
 )
-from api_audit.methodology.openapi import CheckBudgetExceeded, OpenApiReport, local_ref_problems
+from api_audit.methodology.openapi import (
+    MAX_NAMED_REFS,
+    CheckBudgetExceeded,
+    ExternalRefs,
+    OpenApiReport,
+    external_refs,
+    local_ref_problems,
+)
 from api_audit.models import Exchange
 from api_audit.text import quote
 
@@ -59,7 +73,9 @@ def read_swagger2_credit(argument: object) -> float:
     read=read_swagger2_credit,
     argument="true, or {swagger2_credit: 0.5}",
     doc="Parses as OpenAPI 3.x with info and paths (full credit) or Swagger 2.0 with info and "
-    "paths (the given credit); any $ref outside the document fails.",
+    "paths (the given credit). A $ref to another document is never fetched and does not "
+    "stop the credit; one that can only mean the reader's own files or network (file:, "
+    "localhost, a private or metadata address) fails, as do dangling local $refs and cycles.",
 )
 def match_openapi(swagger2_credit: float, ctx: MatchContext) -> Verdict:
     if looks_like_html(ctx.exchange):
@@ -68,18 +84,48 @@ def match_openapi(swagger2_credit: float, ctx: MatchContext) -> Verdict:
         spec = ctx.spec()
     except UnsafeDocument as exc:
         return failed(f"not a usable API description: {exc.reason}")
-    if spec.external_refs:
-        return failed(
-            f"refers to external documents ($ref {quote(spec.external_refs[0])}), "
-            "which are never fetched"
-        )
+    external = _checked_refs(spec)
+    if isinstance(external, Verdict):
+        return external
+    verdict = _spec_verdict(spec, swagger2_credit)
+    if verdict.outcome != "pass" or not external.count:
+        return verdict
+    return passed(f"{verdict.message}; {_elsewhere(external.count)} (not fetched)", verdict.credit)
+
+
+def _checked_refs(spec: SpecInfo) -> ExternalRefs | Verdict:
+    """The document's $refs to other documents, or the verdict its $refs force."""
     try:
         ref_problems = local_ref_problems(spec.document)
+        external = external_refs(spec.document)
     except CheckBudgetExceeded as exc:
         return unsure(f"could not check its $refs: {exc.reason}")
+    if external.reader_side:
+        return failed(reader_side_message(external))
     if ref_problems and spec.kind is not None:
         return failed(f"not a usable API description: {quote(ref_problems[0])}")
-    return _spec_verdict(spec, swagger2_credit)
+    return external
+
+
+def _elsewhere(count: int) -> str:
+    """'1 $ref to another document', '3 $refs to other documents'."""
+    where = "another document" if count == 1 else "other documents"
+    return f"{counted(count, '$ref')} to {where}"
+
+
+def reader_side_message(external: ExternalRefs) -> str:
+    return (
+        f"$ref {quote(external.reader_side[0], 80)!r} points at the reader's own files or "
+        "network: no one else can resolve it, and it is never fetched"
+    )
+
+
+def unresolved_refs(external: ExternalRefs) -> str:
+    """ "2 $refs to other documents not resolved (never fetched): 'a.json', 'b.json'"."""
+    named = ", ".join(repr(quote(ref, 80)) for ref in external.first[:MAX_NAMED_REFS])
+    rest = external.count - min(len(external.first), MAX_NAMED_REFS)
+    more = f" and {rest} more" if rest else ""
+    return f"{_elsewhere(external.count)} not resolved (never fetched): {named}{more}"
 
 
 def _spec_verdict(spec: SpecInfo, swagger2_credit: float) -> Verdict:  # noqa: PLR0911 - one return per kind of document, in reading order
@@ -119,6 +165,11 @@ def _quality_marks(report: OpenApiReport) -> list[tuple[str, bool]]:
         ("info.license or termsOfService", report.has_licence),
         ("a valid structure", report.problem_count == 0 and not report.ref_problems),
     ]
+    if report.external.count:
+        # Schemas kept in other files cannot be checked here, nor used by a consumer who
+        # has this document alone: the mark applies only where there are such $refs, so
+        # they cost one mark of several, never the whole credit.
+        marks.append(("$refs that resolve within the document", False))
     if report.security_used:  # only an API that requires auth must describe it
         defined = set(report.security_schemes)
         marks.append(
@@ -149,16 +200,15 @@ def _quality_marks(report: OpenApiReport) -> list[tuple[str, bool]]:
     doc="Quality marks of an OpenAPI/Swagger document: info.title and version, servers, "
     "contact, licence, valid structure, security schemes when security is required, "
     f"summaries on {QUALITY_SUMMARY_SHARE:.0%} and error responses on "
-    f"{QUALITY_ERROR_SHARE:.0%} of operations. Credit is the share met; below "
-    "`min_share` (default 0.5) it fails.",
+    f"{QUALITY_ERROR_SHARE:.0%} of operations, and (where it has any) $refs to other "
+    "documents, which are named, never fetched, and cost that one mark. Credit is the share "
+    "met; below `min_share` (default 0.5) it fails.",
 )
 def match_spec_quality(minimum: float, ctx: MatchContext) -> Verdict:  # noqa: PLR0911 - one return per verdict, in reading order
     if looks_like_html(ctx.exchange):
         return failed(f"served as {served_as(ctx.exchange)}: a web page, not an OpenAPI document")
     try:
         spec = ctx.spec()
-        if spec.external_refs:
-            return failed(f"refers to external documents ($ref {quote(spec.external_refs[0])})")
         if spec.kind is None:
             return failed("not an OpenAPI 3.x or Swagger 2.0 document")
         report = ctx.openapi_report()
@@ -166,6 +216,8 @@ def match_spec_quality(minimum: float, ctx: MatchContext) -> Verdict:  # noqa: P
         return unsure(f"could not check the description: {exc.reason}")
     except UnsafeDocument as exc:
         return failed(f"not a usable API description: {exc.reason}")
+    if report.external.reader_side:
+        return failed(reader_side_message(report.external))
     marks = _quality_marks(report)
     met = sum(1 for _, ok in marks if ok)
     share = met / len(marks)
@@ -175,6 +227,8 @@ def match_spec_quality(minimum: float, ctx: MatchContext) -> Verdict:  # noqa: P
         lacking += f"; first problem: {quote(report.problems[0], 100)}"
     elif report.ref_problems:
         lacking += f"; {quote(report.ref_problems[0], 100)}"
+    if report.external.count:
+        lacking += f"; {unresolved_refs(report.external)}"
     summary = f"{met} of {len(marks)} quality marks{lacking}"
     if share < minimum:
         return failed(f"only {summary}")

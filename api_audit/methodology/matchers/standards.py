@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import cast
 
+from api_audit.methodology.documents import UnsafeDocument
 from api_audit.methodology.matchers.arguments import Always, read_true
 from api_audit.methodology.matchers.context import (
     JSON_MEDIA,
@@ -28,38 +29,98 @@ from api_audit.methodology.matchers.verdict import (
     failed,
     passed,
 )
+from api_audit.methodology.xml_reader import XmlElement
 from api_audit.text import quote
 
 # --- Open311, Open Referral UK -------------------------------------------------------------
+
+# Open311 GeoReport v2 (wiki.open311.org/GeoReport_v2): XML is the format every endpoint
+# must serve, JSON is optional. A services list is <services><service> with service_code
+# and service_name (JSON: an array of such objects); discovery is <discovery><endpoints>
+# <endpoint><specification> naming GeoReport_v2. FixMyStreet's Open311 server
+# (mysociety/fixmystreet, Controller/Open311.pm) wraps its JSON in {"services": [...]} and
+# {"discovery": {...}}: the same documents, credited the same.
+_OPEN311_MEDIA = (*JSON_MEDIA, *XML_MEDIA)
+_SERVICE_FIELDS = ("service_code", "service_name")
 
 
 @matcher(
     "open311",
     read=read_true,
     argument="true",
-    doc="Open311 GeoReport v2: a JSON array of services with service_code and "
-    "service_name, or a discovery document with a GeoReport_v2 endpoint.",
+    doc="Open311 GeoReport v2, in XML (which the specification requires) or JSON: a "
+    "non-empty services list whose services have service_code and service_name "
+    "(<services><service>, a JSON array, or FixMyStreet's {services: [...]}), or a "
+    "discovery document with a GeoReport_v2 endpoint (<discovery>, {endpoints: [...]}, "
+    "or {discovery: {...}}).",
 )
-def match_open311(_: Always, ctx: MatchContext) -> Verdict:  # noqa: PLR0911 - one return per verdict, in reading order
-    data = typed_json(ctx)
-    if isinstance(data, Verdict):
-        return data
+def match_open311(_: Always, ctx: MatchContext) -> Verdict:
+    ex = ctx.exchange
+    if looks_like_html(ex):
+        return failed(f"served as {served_as(ex)}: a web page, not an Open311 document")
+    if not media_is(ex, _OPEN311_MEDIA):
+        return failed(f"served as {served_as(ex)} (expected XML or JSON)")
+    try:
+        if media_is(ex, XML_MEDIA):
+            return _open311_xml(ctx.xml_body())
+        return _open311_json(ctx.json_body())
+    except UnsafeDocument as exc:
+        return failed(exc.reason)
+
+
+def _open311_xml(root: XmlElement) -> Verdict:
+    if root.name == "services":
+        services: list[dict[str, object]] = [
+            {c.name: c.text for c in s.children} for s in root.all("service")[:50]
+        ]
+        return _open311_services(services, len(root.all("service")), "XML")
+    if root.name == "discovery":
+        endpoints = root.child("endpoints")
+        found = endpoints.all("endpoint") if endpoints else []
+        specs = [e.child("specification") for e in found]
+        return _open311_discovery([s.text for s in specs if s is not None], "XML")
+    if root.name == "errors":
+        error = root.child("error")
+        said = error.child("description") if error else None
+        shown = f": {quote(said.text, 80)!r}" if said is not None and said.text else ""
+        return failed(f"an Open311 error response{shown}")
+    return failed(f"XML whose root is <{quote(root.name, 40)}>, not Open311 services or discovery")
+
+
+def _open311_json(data: object) -> Verdict:
+    if isinstance(data, dict) and isinstance(data.get("discovery"), dict):
+        data = data["discovery"]  # FixMyStreet's wrapper
     if isinstance(data, dict) and isinstance(data.get("endpoints"), list):
-        for endpoint in data["endpoints"]:
-            spec = endpoint.get("specification") if isinstance(endpoint, dict) else None
-            if isinstance(spec, str) and "georeport_v2" in spec.lower():
-                return passed(f"Open311 discovery document ({quote(spec, 60)})")
-        return failed("a discovery document with no GeoReport v2 endpoint")
+        found = [e.get("specification") for e in data["endpoints"][:50] if isinstance(e, dict)]
+        return _open311_discovery([s for s in found if isinstance(s, str)], "JSON")
+    if isinstance(data, dict) and isinstance(data.get("services"), list):
+        data = data["services"]  # FixMyStreet's wrapper
     if not isinstance(data, list):
         return failed("not an Open311 services list (a JSON array of services)")
-    if not data:
-        return failed("an empty services list")
-    for item in data[:50]:
-        if not isinstance(item, dict) or not all(
-            isinstance(item.get(k), str | int) for k in ("service_code", "service_name")
-        ):
+    services = [item if isinstance(item, dict) else {} for item in data[:50]]
+    return _open311_services(services, len(data), "JSON")
+
+
+def _open311_services(services: list[dict[str, object]], total: int, form: str) -> Verdict:
+    if not total:
+        return failed("an empty services list: no service to report against")
+    for service in services:
+        if not all(_filled(service.get(key)) for key in _SERVICE_FIELDS):
             return failed("a service without service_code and service_name")
-    return passed(f"Open311 GeoReport v2 services list, {counted(len(data), 'service')}")
+    return passed(f"Open311 GeoReport v2 services list ({form}), {counted(total, 'service')}")
+
+
+def _filled(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, str) and bool(value.strip()))
+
+
+def _open311_discovery(specifications: list[str], form: str) -> Verdict:
+    for spec in specifications:
+        if "georeport_v2" in spec.lower():
+            return passed(f"Open311 discovery document ({form}, {quote(spec, 60)})")
+    return failed("a discovery document with no GeoReport v2 endpoint")
 
 
 _ORUK_SHAPES = (
@@ -94,13 +155,17 @@ def match_open_referral(_: Always, ctx: MatchContext) -> Verdict:
 # --- OGC API - Features, FHIR --------------------------------------------------------------
 
 OGC_FEATURES_CORE = "ogcapi-features-1/1.0/conf/core"
+# Part 1 v1.1 (OGC 17-069r4) names its classes .../ogcapi-features-1/1.1/conf/...: any
+# 1.x revision of the Features core class counts.
+_OGC_FEATURES_CORE = re.compile(r"ogcapi-features-1/1\.[0-9]{1,2}/conf/core$")
 
 
 @matcher(
     "ogc_features",
     read=read_true,
     argument="true",
-    doc=f"An OGC API conformance document whose conformsTo lists `.../{OGC_FEATURES_CORE}`.",
+    doc=f"An OGC API conformance document whose conformsTo lists `.../{OGC_FEATURES_CORE}` "
+    "(or the core class of a later 1.x revision, such as 1.1).",
 )
 def match_ogc_features(_: Always, ctx: MatchContext) -> Verdict:
     data = typed_json(ctx)
@@ -114,7 +179,7 @@ def match_ogc_features(_: Always, ctx: MatchContext) -> Verdict:
         for c in classes
         if isinstance(c, str)
         and "opengis.net/spec/" in c
-        and c.rstrip("/").endswith(OGC_FEATURES_CORE)
+        and _OGC_FEATURES_CORE.search(c.rstrip("/")) is not None
     ]
     if not core:
         return failed(
@@ -123,28 +188,75 @@ def match_ogc_features(_: Always, ctx: MatchContext) -> Verdict:
     return passed(f"conforms to OGC API - Features core ({counted(len(classes), 'class')})")
 
 
-_FHIR_MEDIA = ("application/fhir+json", "application/json", "application/json+fhir")
+_FHIR_JSON = ("application/fhir+json", "application/json", "application/json+fhir")
+_FHIR_XML = ("application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir")
+_FHIR_NAMESPACE = "http://hl7.org/fhir"
+
+# Which FHIR releases count (hl7.org/fhir/directory.html). R4 (4.0.x) is the release UK Core
+# profiles, so NHS and care interoperability is built on it; R4B (4.3.x) and R5 (5.0.x)
+# are later releases a server may rightly serve. STU3 (3.0.x) is superseded: the NHS's
+# earlier CareConnect profiles were STU3, UK Core replaces them on R4; half credit. Any other
+# version (a ballot or development build such as 4.2.0, 5.0.0-snapshot1; DSTU2, which has
+# no CapabilityStatement) is not a published release to build against, and fails.
+_FHIR_RELEASES: dict[tuple[int, int], tuple[str, float]] = {
+    (3, 0): ("STU3", 0.5),
+    (4, 0): ("R4", 1.0),
+    (4, 3): ("R4B", 1.0),
+    (5, 0): ("R5", 1.0),
+}
+_FHIR_VERSION = re.compile(r"^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?(-[0-9A-Za-z.-]{1,40})?$")
 
 
 @matcher(
     "fhir_capability",
     read=read_true,
     argument="true",
-    doc="A FHIR CapabilityStatement (resourceType, fhirVersion) as application/fhir+json "
-    "or application/json.",
+    doc="A FHIR CapabilityStatement in JSON (application/fhir+json or application/json) or "
+    "XML (application/fhir+xml), whose fhirVersion is a published release: R4 (4.0.x), "
+    "R4B (4.3.x), R5 (5.0.x) or a later release earn full credit, STU3 (3.0.x) half; "
+    "ballot and development versions, or none, fail. The message names the version seen.",
 )
 def match_fhir_capability(_: Always, ctx: MatchContext) -> Verdict:
-    data = typed_json(ctx, _FHIR_MEDIA)
+    ex = ctx.exchange
+    if media_is(ex, _FHIR_XML) and not looks_like_html(ex):
+        try:
+            root = ctx.xml_body()
+        except UnsafeDocument as exc:
+            return failed(exc.reason)
+        if root.name != "CapabilityStatement" or root.namespace != _FHIR_NAMESPACE:
+            where = f"<{quote(root.name, 40)}> in namespace {quote(root.namespace, 60)!r}"
+            return failed(f"not a FHIR CapabilityStatement (XML root {where})")
+        element = root.child("fhirVersion")
+        return _fhir_release(element.attribute("value") if element else None)
+    data = typed_json(ctx, _FHIR_JSON)
     if isinstance(data, Verdict):
         return data
     if not isinstance(data, dict) or data.get("resourceType") != "CapabilityStatement":
         kind = data.get("resourceType") if isinstance(data, dict) else None
         shown = f" (resourceType {quote(str(kind), 40)!r})" if kind else ""
         return failed(f"not a FHIR CapabilityStatement{shown}")
-    version = data.get("fhirVersion")
-    if not isinstance(version, str) or not version:
+    return _fhir_release(data.get("fhirVersion"))
+
+
+def _fhir_release(version: object) -> Verdict:
+    """Judge a CapabilityStatement by its fhirVersion, naming the version seen."""
+    if not isinstance(version, str) or not version.strip():
         return failed("a CapabilityStatement without fhirVersion")
-    return passed(f"FHIR {quote(version, 20)} CapabilityStatement")
+    shown = quote(version.strip(), 30)
+    match = _FHIR_VERSION.match(version.strip())
+    if match is None:
+        return failed(f"a CapabilityStatement whose fhirVersion {shown!r} is not a FHIR version")
+    key = (int(match.group(1)), int(match.group(2)))
+    if match.group(4) is None and key in _FHIR_RELEASES:
+        name, credit = _FHIR_RELEASES[key]
+        note = "; STU3 is superseded by R4: half credit" if credit < 1 else ""
+        return passed(f"FHIR {name} CapabilityStatement, fhirVersion {shown}{note}", credit)
+    if match.group(4) is None and key[0] >= 6 and key[1] == 0:
+        return passed(f"FHIR CapabilityStatement, fhirVersion {shown} (a release after R5)")
+    return failed(
+        f"a CapabilityStatement for FHIR {shown}: not a published release "
+        "(R4 4.0, R4B 4.3, R5 5.0; STU3 3.0 for half credit)"
+    )
 
 
 # --- OData, GraphQL, CKAN ------------------------------------------------------------------

@@ -496,6 +496,7 @@ def test_the_worked_example_in_the_methodology_matches_the_demo(
         "documented": (3.3, 0.9),
         "free": (10.0, 0.38),
         "standards": (0.0, 1.0),
+        "hygiene": (0.0, 1.0),
     }
 
 

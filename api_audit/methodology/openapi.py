@@ -12,10 +12,11 @@ budget and walk iteratively; they take documents already parsed and limit-checke
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -75,10 +76,11 @@ def resolve_pointer(document: object, ref: str) -> object:
     return node
 
 
-def _local_refs(document: object, budget: _Budget) -> list[str]:
-    """Every distinct local `$ref` string, in document order (iterative walk)."""
+def _refs(document: object, budget: _Budget) -> Iterator[str]:
+    """Every distinct `$ref` string, in document order, by an iterative walk that charges
+    `budget` one step per mapping or list (so a huge or aliased document cannot stall it)."""
     seen: set[int] = set()
-    found: dict[str, None] = {}
+    found: set[str] = set()
     stack: list[object] = [document]
     while stack:
         item = stack.pop()
@@ -86,14 +88,19 @@ def _local_refs(document: object, budget: _Budget) -> list[str]:
             continue
         budget.step()
         seen.add(id(item))
-        if isinstance(item, dict):
-            ref = item.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#"):
-                found.setdefault(ref)
-            stack.extend(reversed(list(item.values())))
-        else:
+        if isinstance(item, list):
             stack.extend(reversed(item))
-    return list(found)
+            continue
+        ref = item.get("$ref")
+        if isinstance(ref, str) and ref not in found:
+            found.add(ref)
+            yield ref
+        stack.extend(reversed(list(item.values())))
+
+
+def _local_refs(document: object, budget: _Budget) -> list[str]:
+    """Every distinct local `$ref` string, in document order."""
+    return [ref for ref in _refs(document, budget) if ref.startswith("#")]
 
 
 def local_ref_problems(
@@ -170,26 +177,9 @@ def external_refs(
     Raises CheckBudgetExceeded. Nothing is fetched or resolved; only the text is read.
     """
     budget = _Budget(max_steps, max_seconds)
-    seen: set[int] = set()
-    found: dict[str, None] = {}
-    reader_side: list[str] = []
-    stack: list[object] = [document]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, dict | list) or id(item) in seen:
-            continue
-        budget.step()
-        seen.add(id(item))
-        if isinstance(item, list):
-            stack.extend(reversed(item))
-            continue
-        ref = item.get("$ref")
-        if isinstance(ref, str) and not ref.startswith("#") and ref not in found:
-            found[ref] = None
-            if len(reader_side) < MAX_REPORTED and on_reader_side(ref):
-                reader_side.append(ref)
-        stack.extend(reversed(list(item.values())))
-    return ExternalRefs(len(found), tuple(list(found)[:MAX_REPORTED]), tuple(reader_side))
+    found = [ref for ref in _refs(document, budget) if not ref.startswith("#")]
+    reader_side = list(itertools.islice(filter(on_reader_side, found), MAX_REPORTED))
+    return ExternalRefs(len(found), tuple(found[:MAX_REPORTED]), tuple(reader_side))
 
 
 def on_reader_side(ref: str) -> bool:

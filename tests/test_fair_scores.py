@@ -243,6 +243,8 @@ def test_a_blank_entry_is_unknown_with_no_number(audited: dict[str, Any]) -> Non
     row = audited["blank"]
     assert (row["grade"], row["score"], row["ladder"]) == ("?", None, "L0?")
     assert row["research"]["state"] == "not-researched"
+    assert all(c["partial"] for c in row["criteria"].values())
+    assert not any(c["partial"] for c in audited["honest-free"]["criteria"].values())
     outcomes = {f["probe"]: f["outcome"] for f in row["findings"]}
     assert outcomes["docs-public"] == outcomes["openapi-published"] == "inconclusive"
     assert "fail" not in outcomes.values()

@@ -96,7 +96,7 @@ def test_json_contract_fields() -> None:
         "criteria",
         "findings",
     }
-    assert system["criteria"]["free"] == {"score": None, "coverage": 0.0}
+    assert system["criteria"]["free"] == {"score": None, "coverage": 0.0, "partial": False}
     assert system["findings"] == [
         {
             "probe": "docs-public",
@@ -206,6 +206,7 @@ def test_table_shows_ladder_and_disagreements() -> None:
     ]  # fmt: skip
     beta = next(line for line in lines if "Beta" in line)
     assert "L0?" in beta and "≠" not in beta
+    assert "(2.5)" in beta.split()  # a criterion score beside "?" is shown as partial
     assert "methodology test-1 (mmmmmmmm)" in lines[0]
     assert lines[-3:] == [
         "Ladder levels:",

@@ -19,6 +19,7 @@ from api_audit.models import (
     ScoredSystem,
     SetAside,
 )
+from api_audit.scoring import UNGRADED
 from api_audit.scoring.attestations import ATTESTED_PREFIX
 from api_audit.scoring.replies import apply_replies, replies_about
 from api_audit.text import escape_json_text
@@ -113,7 +114,12 @@ def _system(
         "ladder_as_of": score.ladder_as_of,
         "research": _research(row.research_state, row.research),
         "criteria": {
-            c: {"score": score.criteria[c].score, "coverage": score.criteria[c].coverage}
+            c: {
+                "score": score.criteria[c].score,
+                "coverage": score.criteria[c].coverage,
+                # beside a "?" the criterion scores rest on too little to stand for the system
+                "partial": score.grade == UNGRADED,
+            }
             for c in CRITERIA
             if c in score.criteria
         },

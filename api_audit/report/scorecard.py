@@ -24,10 +24,11 @@ def _score(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
-def _criterion(cell: CriterionScore | None) -> str:
+def _criterion(cell: CriterionScore | None, *, partial: bool = False) -> str:
+    """A criterion score; in brackets beside a "?" grade, where it rests on too little."""
     if cell is None or cell.score is None:
         return "—"
-    return f"{cell.score:.1f}"
+    return f"({cell.score:.1f})" if partial else f"{cell.score:.1f}"
 
 
 NOT_AUDITED = "not audited"
@@ -56,7 +57,9 @@ def scorecard_table(card: Scorecard, *, width: int | None = None) -> Table:
         "? = too little measured to grade · ladder L0–L5, L3? = at least L3 (a higher "
         f"level could not be measured) · {DISAGREES}n = n claims contradicted by what was seen"
     )
-    if not criteria:
+    if criteria:
+        caption += " · (n) = a criterion score beside ?, resting on too little to grade"
+    else:
         caption += f" · criterion scores: --format json, or a terminal {FULL_WIDTH} columns wide"
     table = Table(title=_title(card), caption=caption, expand=False)
     table.add_column("system")
@@ -84,7 +87,7 @@ def scorecard_table(card: Scorecard, *, width: int | None = None) -> Table:
             f"[{style}]{safe_markup(score.grade)}[/]",
             safe_markup(_ladder(score)),
             _score(score.score),
-            *(_criterion(score.criteria.get(c)) for c in criteria),
+            *(_criterion(score.criteria.get(c), partial=score.grade == "?") for c in criteria),
             f"{score.coverage:.0%}",
             _claims(row),
         )

@@ -1082,3 +1082,103 @@ def test_five_thousand_systems_load(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(catalogue.systems) == 5000
     with capsys.disabled():
         print(f"\n5,000 systems ({len(raw) // 1024} KiB) loaded in {elapsed:.2f}s")
+
+
+# --- research state (methodology 2027.01) --------------------------------------------------
+
+BAD_RESEARCH = {
+    "none-found without a date or where": (
+        "service_areas: [waste]\nresearch: {state: none-found}\n",
+        [
+            "vendors.yaml:9:19: research state 'none-found' needs 'searched' (the date)",
+            "vendors.yaml:9:19: research state 'none-found' needs 'where' (where it was searched)",
+        ],
+    ),
+    "none-found with a URL listed": (
+        "service_areas: [waste]\nendpoints: {docs: 'https://d.test/'}\n"
+        "research: {state: none-found, searched: 2026-11-20, where: [site]}\n",
+        ["vendors.yaml:10:27: research state 'none-found', but the system lists docs"],
+    ),
+    "none-found with a URL template": (
+        "service_areas: [waste]\nurl_template: 'https://{slug}.d.test/'\n"
+        "research: {state: none-found, searched: 2026-11-20, where: [site]}\n",
+        ["vendors.yaml:10:27: research state 'none-found', but the system lists url_template"],
+    ),
+    "endpoints-found with nothing listed": (
+        "service_areas: [waste]\nresearch: {state: endpoints-found}\n",
+        ["vendors.yaml:9:27: research state 'endpoints-found', but the system lists no endpoint"],
+    ),
+    "not-researched with a URL listed": (
+        "service_areas: [waste]\nendpoints: {docs: 'https://d.test/'}\n"
+        "research: {state: not-researched}\n",
+        ["vendors.yaml:10:27: research state 'not-researched', but the system lists docs"],
+    ),
+    "not_found naming a listed kind, without a date": (
+        "service_areas: [waste]\nendpoints: {docs: 'https://d.test/'}\n"
+        "research: {state: endpoints-found, not_found: [docs]}\n",
+        [
+            "vendors.yaml:10:19: research with 'not_found' needs 'searched' (the date)",
+            "vendors.yaml:10:55: 'not_found' lists 'docs', but the system has a docs URL",
+        ],
+    ),
+    "not_found on a none-found system": (
+        "service_areas: [waste]\n"
+        "research: {state: none-found, searched: 2026-11-20, where: [x], not_found: [spec]}\n",
+        ["vendors.yaml:9:84: 'not_found' goes with research state endpoints-found"],
+    ),
+    "unknown state": (
+        "service_areas: [waste]\nresearch: {state: looked}\n",
+        [
+            "vendors.yaml:9:27: unknown research state 'looked' (expected one of: "
+            "not-researched, none-found, endpoints-found)"
+        ],
+    ),
+    "unknown endpoint kind in not_found": (
+        "service_areas: [waste]\nendpoints: {docs: 'https://d.test/'}\n"
+        "research: {state: endpoints-found, searched: 2026-11-20, not_found: [specs]}\n",
+        ["vendors.yaml:10:78: unknown endpoint kind 'specs' (did you mean 'spec'?)"],
+    ),
+    "where is not a list": (
+        "service_areas: [waste]\n"
+        "research: {state: none-found, searched: 2026-11-20, where: vendor site}\n",
+        [
+            "vendors.yaml:9:19: research state 'none-found' needs 'where' (where it was searched)",
+            "vendors.yaml:9:59: 'where' must be a list, not a string ('vendor site')",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RESEARCH), ids=list(BAD_RESEARCH))
+def test_research_that_contradicts_the_entry_is_refused_where_it_is_written(case: str) -> None:
+    extra, expected = BAD_RESEARCH[case]
+    assert problems(system_with(extra)) == expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "state", "searched_none"),
+    [
+        ("service_areas: [waste]\n", "not-researched", None),
+        ("service_areas: [waste]\nendpoints: {docs: 'https://d.test/'}\n", "endpoints-found", None),
+        (
+            "service_areas: [waste]\n"
+            "research: {state: none-found, searched: 2026-11-20, where: [site]}\n",
+            "none-found",
+            "2026-11-20",
+        ),
+        (
+            "service_areas: [waste]\nendpoints: {docs: 'https://d.test/'}\n"
+            "research: {state: endpoints-found, searched: 2026-11-20, not_found: [spec]}\n",
+            "endpoints-found",
+            None,  # searched for a spec, not for everything
+        ),
+    ],
+)
+def test_research_state_is_recorded_or_derived(
+    extra: str, state: str, searched_none: str | None
+) -> None:
+    (vendor,) = parse_catalogue(system_with(extra).encode(), "vendors.yaml").vendors
+    (system,) = vendor.systems
+    assert system.research_state == state
+    found = system.searched_none(None)
+    assert (found.searched.isoformat() if found and found.searched else None) == searched_none

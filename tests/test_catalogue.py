@@ -1143,7 +1143,7 @@ BAD_RESEARCH = {
         "research: {state: none-found, searched: 2026-11-20, where: vendor site}\n",
         [
             "vendors.yaml:9:19: research state 'none-found' needs 'where' (where it was searched)",
-            "vendors.yaml:9:59: 'where' must be a list, not a string ('vendor site')",
+            "vendors.yaml:9:68: 'where' must be a list, not a string ('vendor site')",
         ],
     ),
 }

@@ -40,11 +40,14 @@ def shown_body(detail: ExchangeDetail, stored: StoredBody) -> ShownBody:
     """The first BODY_SHOWN bytes of `stored`, decoded and escaped, or marked binary."""
     head = stored.head[:BODY_SHOWN]
     more = max(stored.size - len(head), 0)
-    if _is_binary(detail.content_type, head):
+    if _is_binary(detail.content_type, detail.charset, head):
         return ShownBody(stored.sha256, stored.size, None, 0, stored.size, None)
     encoding = _codec(detail.charset)
     text = _decode(head, encoding, final=more == 0)
-    return ShownBody(stored.sha256, stored.size, escape_controls(text), len(head), more, encoding)
+    # CRLF line ends (iCalendar, RFC 5545 §3.1; many servers) are shown as line ends; a
+    # lone CR, which could overwrite what the terminal already shows, stays escaped.
+    text = escape_controls(text.replace("\r\n", "\n"))
+    return ShownBody(stored.sha256, stored.size, text, len(head), more, encoding)
 
 
 def body_summary(body: ShownBody) -> str:
@@ -56,9 +59,10 @@ def more_line(body: ShownBody) -> str:
     return f"… {body.more_bytes:,} more bytes (sha256 {body.sha256})"
 
 
-def _is_binary(media: str, head: bytes) -> bool:
-    if b"\x00" in head:
-        return True  # no text format this audit reads holds NUL (UTF-16 is declared, below)
+def _is_binary(media: str, charset: str | None, head: bytes) -> bool:
+    wide = _codec(charset).startswith(("utf-16", "utf-32"))
+    if b"\x00" in head and not wide:
+        return True  # a text body holds no NUL, unless it is declared UTF-16 or UTF-32
     if media.startswith(_BINARY_PREFIXES) and not media.endswith(("+xml", "+json")):
         return True
     if not media or media.startswith("text/") or media.endswith(_TEXT_SUFFIXES):

@@ -64,6 +64,7 @@ def explain(
     from api_audit.report.body_text import BODY_SHOWN
     from api_audit.report.explain import print_explain, write_explain_json
     from api_audit.system_evidence import choose_run, explain_system, resolve_system
+    from api_audit.text import escape_controls
 
     methodology = load_methodology(probes)
     with _open_store(db) as store:
@@ -71,8 +72,8 @@ def explain(
         chosen = choose_run(store, system_id, run_id)
         if run_id is None and store.run_info(chosen).status != "complete":
             stderr_console().print(
-                f"note: no complete run audited {system_id}; showing run {chosen}, "
-                f"which is {store.run_info(chosen).status}",
+                f"note: no complete run audited {escape_controls(system_id, one_line=True)}; "
+                f"showing run {chosen}, which is {store.run_info(chosen).status}",
                 markup=False,
             )
         body_bytes = BODY_SHOWN + 1 if body else 0

@@ -23,9 +23,11 @@ from api_audit.models.evidence import (
     EXCHANGE_ERRORS,
     EvidenceRef,
     Exchange,
+    ExchangeDetail,
     ExchangeError,
     FetchRequest,
     Hop,
+    StoredBody,
 )
 from api_audit.models.methodology import (
     LADDER_OPS,
@@ -110,6 +112,7 @@ __all__ = [
     "EvidenceLevel",
     "EvidenceRef",
     "Exchange",
+    "ExchangeDetail",
     "ExchangeError",
     "Expectation",
     "FetchRequest",
@@ -138,6 +141,7 @@ __all__ = [
     "ScoredSystem",
     "SetAside",
     "SignIn",
+    "StoredBody",
     "System",
     "SystemScore",
     "Vendor",

@@ -109,3 +109,30 @@ class EvidenceRef:
     sha256: str | None  # of the body as stored; None when there was no body
     fetched_at: str  # ISO time the request was sent ("" when not known)
     error: ExchangeError | None = None
+
+
+@dataclass(frozen=True)
+class ExchangeDetail:
+    """One stored exchange as `explain` shows it: where it can be checked (`ref`) and how
+    it went, without its body (read apart, and only when asked for)."""
+
+    ref: EvidenceRef
+    method: str
+    content_type: str  # media type without parameters, lower case ('' when absent)
+    charset: str | None  # the Content-Type's charset parameter, when given
+    size: int  # bytes of the body as received (decoded, after redaction)
+    elapsed_ms: float
+    tls_version: str | None
+    redirects: tuple[Hop, ...] = ()
+    error_detail: str = ""
+
+
+@dataclass(frozen=True)
+class StoredBody:
+    """The start of one stored body: `head` is its first bytes (up to what was asked),
+    `size` the body's length as received, `stored_size` what the store kept of it."""
+
+    sha256: str
+    size: int
+    stored_size: int
+    head: bytes

@@ -15,6 +15,7 @@ from api_audit.models import (
     Finding,
     Reply,
     Research,
+    RunInfo,
     Scorecard,
     ScoredSystem,
     SetAside,
@@ -28,21 +29,25 @@ JSON_FORMAT_VERSION = 1
 
 
 def scorecard_document(card: Scorecard) -> dict[str, object]:
-    run = card.run
     return {
         "format_version": JSON_FORMAT_VERSION,
-        "run": {
-            "id": run.id,
-            "started_at": run.started_at,
-            "finished_at": run.finished_at,
-            "status": run.status,
-            "tool_version": run.tool_version,
-            "rubric_version": run.rubric_version,
-            "methodology_version": run.methodology_version,
-            "methodology_sha256": run.methodology_sha256,
-            "catalogue_sha256": run.catalogue_sha256,
-        },
-        "systems": [_system(row) for row in card.systems],
+        "run": run_document(card.run),
+        "systems": [system_document(row) for row in card.systems],
+    }
+
+
+def run_document(run: RunInfo) -> dict[str, object]:
+    """The `run` object: one shape wherever a document names the run it comes from."""
+    return {
+        "id": run.id,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "status": run.status,
+        "tool_version": run.tool_version,
+        "rubric_version": run.rubric_version,
+        "methodology_version": run.methodology_version,
+        "methodology_sha256": run.methodology_sha256,
+        "catalogue_sha256": run.catalogue_sha256,
     }
 
 
@@ -88,13 +93,13 @@ def write_scorecard_json(
             row = replace(scored, findings=apply_replies(stored, scored.replies))
         keys = (key for f in row.findings if f.basis == "observed" for key in f.evidence)
         evidence = evidence_for(keys) if evidence_for is not None else {}
-        document = _system(row, evidence)
+        document = system_document(row, evidence)
         item = escape_json_text(json.dumps(document, indent=2, ensure_ascii=False))
         out.write(("," if index else "") + "\n    " + item.replace("\n", "\n    "))
     out.write("\n  ]\n}\n" if card.systems else "]\n}\n")
 
 
-def _system(
+def system_document(
     row: ScoredSystem, evidence: Mapping[str, EvidenceRef] | None = None
 ) -> dict[str, object]:
     score = row.score
@@ -123,7 +128,7 @@ def _system(
             for c in CRITERIA
             if c in score.criteria
         },
-        "findings": [_finding(f, row.replies, evidence or {}) for f in row.findings],
+        "findings": [finding_document(f, row.replies, evidence or {}) for f in row.findings],
         "disagreements": [_disagreement(d, row.replies) for d in row.disagreements],
         "replies": [_reply(r) for r in row.replies],
     }
@@ -143,7 +148,7 @@ def _research(state: str, research: Research | None) -> dict[str, object]:
     }
 
 
-def _finding(
+def finding_document(
     finding: Finding, replies: Sequence[Reply], evidence: Mapping[str, EvidenceRef]
 ) -> dict[str, object]:
     return {
@@ -156,7 +161,7 @@ def _finding(
         "seen": finding.seen,
         "sign_in": finding.sign_in,
         "excerpt": finding.excerpt,
-        "evidence": [_evidence(evidence[k]) for k in finding.evidence if k in evidence],
+        "evidence": [evidence_document(evidence[k]) for k in finding.evidence if k in evidence],
         "replies": [_reply(r) for r in replies_about(finding, replies)],
         "set_aside": _set_aside(finding.set_aside) if finding.set_aside else None,
     }
@@ -174,7 +179,7 @@ def _set_aside(item: SetAside) -> dict[str, object]:
     }
 
 
-def _evidence(ref: EvidenceRef) -> dict[str, object]:
+def evidence_document(ref: EvidenceRef) -> dict[str, object]:
     return {
         "url": ref.url,
         "final_url": ref.final_url,

@@ -21,9 +21,11 @@ from api_audit.models import (
     Catalogue,
     EvidenceRef,
     Exchange,
+    ExchangeDetail,
     Finding,
     Methodology,
     RunInfo,
+    StoredBody,
     System,
 )
 from api_audit.redact import (
@@ -35,10 +37,12 @@ from api_audit.redact import (
 from api_audit.store import cells
 from api_audit.store.opening import BUSY_TIMEOUT_MS, check_file, check_ours, enable_wal, migrate
 from api_audit.store.rows import (
+    DETAIL_COLUMNS,
     RUN_STATUSES,
     attestation_row,
     dumps,
     evidence_from_row,
+    exchange_detail_from_row,
     exchange_from_row,
     finding_from_row,
     hop_row,
@@ -377,6 +381,54 @@ class Store:
                 )
         return found
 
+    def system_ids(self) -> list[str]:
+        """Every system id any run recorded, sorted (for did-you-mean)."""
+        rows = self._read("SELECT DISTINCT system_id FROM systems ORDER BY system_id")
+        return [str(row["system_id"]) for row in rows]
+
+    def runs_with_system(self, system_id: str, status: str | None = None) -> list[int]:
+        """The runs whose catalogue held `system_id` (with `status`, if given), newest first."""
+        sql = "SELECT s.run_id FROM systems s JOIN runs r ON r.id = s.run_id WHERE s.system_id = ?"
+        params: list[object] = [system_id]
+        if status is not None:
+            sql += " AND r.status = ?"
+            params.append(status)
+        return [int(row["run_id"]) for row in self._read(sql + " ORDER BY s.run_id DESC", params)]
+
+    def system(self, run_id: int, system_id: str) -> System | None:
+        """One system as the run saw it, or None when the run's catalogue did not hold it."""
+        rows = self._read(
+            "SELECT * FROM systems WHERE run_id = ? AND system_id = ?", [run_id, system_id]
+        )
+        where = f"run {run_id}, system {system_id!r}"
+        return self._mapped("systems", where, system_from_row, rows[0]) if rows else None
+
+    def exchange_details(self, run_id: int, keys: Iterable[str]) -> dict[str, ExchangeDetail]:
+        """What `evidence` gives for these request keys, and how each exchange went (method,
+        redirects, content type, size, time, TLS version); bodies are read apart (`body`)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, ExchangeDetail] = {}
+        for start in range(0, len(wanted), 500):  # under SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)  # placeholders only: the keys are bound
+            where = f"run_id = ? AND request_key IN ({marks})"
+            sql = f"SELECT {DETAIL_COLUMNS} FROM exchanges WHERE {where}"  # noqa: S608 - no values
+            for row in self._read(sql, [run_id, *chunk]):
+                found[row["request_key"]] = self._mapped(
+                    "exchanges", f"exchange {row['request_key']!r}", exchange_detail_from_row, row
+                )
+        return found
+
+    def body(self, sha256: str, limit: int) -> StoredBody | None:
+        """The first `limit` bytes of a stored body, decompressed no further than that (a
+        body is up to BODY_CAP), or None when no body has that hash."""
+        rows = self._read("SELECT * FROM bodies WHERE sha256 = ?", [sha256])
+        if not rows:
+            return None
+        row = rows[0]
+        where = f"body {sha256!r}"
+        return self._mapped("bodies", where, lambda r: _body_head(r, limit), row)
+
     def exchanges(self, run_id: int) -> list[Exchange]:
         """The run's exchanges in the order they were written, bodies joined back."""
         rows = self._read(
@@ -464,6 +516,21 @@ class Store:
 
     def _no_run(self, run_id: int) -> StoreError:
         return StoreError(f"no run {run_id} in {self._label}")
+
+
+def _body_head(row: Mapping[str, Any], limit: int) -> StoredBody:
+    if row["compression"] != "zlib" or not isinstance(row["content"], bytes):
+        raise cells.BadCell("compression", f"is {row['compression']!r}, not zlib data")
+    try:
+        head = zlib.decompressobj().decompress(row["content"], max(limit, 1))[:limit]
+    except zlib.error as exc:
+        raise cells.BadCell("content", f"is not zlib data ({exc})") from None
+    return StoredBody(
+        sha256=cells.text(row, "sha256"),
+        size=int(cells.number(row, "size")),
+        stored_size=int(cells.number(row, "stored_size")),
+        head=head,
+    )
 
 
 def _require(value: int | None) -> int:

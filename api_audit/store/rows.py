@@ -20,6 +20,7 @@ from api_audit.models import (
     Attestation,
     EvidenceRef,
     Exchange,
+    ExchangeDetail,
     FetchRequest,
     Finding,
     Hop,
@@ -238,6 +239,40 @@ def evidence_from_row(row: Mapping[str, Any]) -> EvidenceRef:
         fetched_at=cells.text(row, "started_at"),
         error=cells.one_of(row, "error", (*EXCHANGE_ERRORS, None)),
     )
+
+
+# The columns `exchange_detail_from_row` reads (headers only for the Content-Type).
+DETAIL_COLUMNS: Final = (
+    "request_key, method, url, final_url, status, headers, redirects, elapsed_ms, error,"
+    " error_detail, body_sha256, body_size, started_at, tls_version"
+)
+
+
+def exchange_detail_from_row(row: Mapping[str, Any]) -> ExchangeDetail:
+    content_type = next(
+        (value for name, value in cells.json_pairs(row, "headers") if name == "content-type"), ""
+    )
+    media, _, parameters = content_type.partition(";")
+    return ExchangeDetail(
+        ref=evidence_from_row(row),
+        method=cells.text(row, "method"),
+        content_type=media.strip().lower(),
+        charset=_charset(parameters),
+        size=int(cells.number(row, "body_size")),
+        elapsed_ms=cells.number(row, "elapsed_ms"),
+        tls_version=cells.optional_text(row, "tls_version"),
+        redirects=cells.json_records(row, "redirects", _hop),
+        error_detail=cells.text(row, "error_detail"),
+    )
+
+
+def _charset(parameters: str) -> str | None:
+    """The charset parameter of a Content-Type (RFC 9110 §8.3.2), unquoted, or None."""
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')[:40]
+    return None
 
 
 def _hop(row: Mapping[str, Any]) -> Hop:

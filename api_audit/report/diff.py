@@ -47,7 +47,7 @@ def diff_document(result: RunDiff, scored_under: str) -> dict[str, object]:
 
 
 def write_diff_json(result: RunDiff, scored_under: str, out: TextIO) -> None:
-    out.write(json.dumps(diff_document(result, scored_under), indent=2) + "\n")
+    out.write(json.dumps(diff_document(result, scored_under), indent=2, ensure_ascii=True) + "\n")
 
 
 def _change_document(change: SystemChange) -> dict[str, object]:
@@ -113,7 +113,7 @@ def _summary(result: RunDiff) -> Text:
 
 
 def systems_table(result: RunDiff) -> Table:
-    table = Table(caption=CAPTION, expand=False)
+    table = Table(caption=CAPTION, caption_justify="left", expand=False)
     for column in ("change", "system", "vendor", "grade", "ladder", "score", "cause"):
         table.add_column(column, justify="center" if column in ("grade", "ladder") else "left")
     for change in result.changes:

@@ -131,8 +131,11 @@ def _compare(
         return None
     causes = {c.cause for c in findings}
     if moved:
-        rejudged = _headline(standing(again)) if again is not None else None
-        causes.add(_cause(_headline(before), rejudged, _headline(after)))
+        causes.add(
+            _cause(_headline(before), _headline(standing(again)), _headline(after))
+            if again is not None
+            else "observed"
+        )
     regressed = (
         _grade_down(before.grade, after.grade, grade_order)
         or _level(after.ladder) < _level(before.ladder)
@@ -188,8 +191,9 @@ def _finding_changes(
 
 
 def _cause(before: object, rejudged: object, after: object) -> Cause:
-    """`before` != `after`: which of methodology and observation explains the move."""
-    if rejudged is None or rejudged == before:
+    """`before` != `after`: which of methodology and observation explains the move (None
+    is a side with no such finding: a probe the newer methodology added or dropped)."""
+    if rejudged == before:
         return "observed"
     return "methodology" if rejudged == after else "both"
 

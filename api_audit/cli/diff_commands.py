@@ -30,7 +30,7 @@ def diff(
     run_a: Annotated[
         int | None,
         typer.Argument(
-            metavar="[RUN_A]",
+            metavar="RUN_A",
             show_default=False,
             help="The older run (default: the second newest complete run).",
         ),
@@ -38,7 +38,7 @@ def diff(
     run_b: Annotated[
         int | None,
         typer.Argument(
-            metavar="[RUN_B]",
+            metavar="RUN_B",
             show_default=False,
             help="The newer run (default: the newest complete run).",
         ),

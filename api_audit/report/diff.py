@@ -2,7 +2,8 @@
 
 Names, messages and versions come from the catalogue, the stored runs and vendors'
 servers: every one is cleaned (`quote`) and markup-escaped before Rich sees it, and the
-JSON is written with `ensure_ascii`, so no stored text can drive a terminal.
+JSON writes control and bidi characters as escapes (as the scorecard's JSON does), so no
+stored text can drive a terminal.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.text import Text
 
 from api_audit.models import RunInfo
 from api_audit.scoring.diff import FindingChange, FindingState, RunDiff, Standing, SystemChange
-from api_audit.text import quote, safe_markup
+from api_audit.text import escape_json_text, quote, safe_markup
 
 NAME_CHARS = 60
 MESSAGE_CHARS = 120
@@ -47,7 +48,8 @@ def diff_document(result: RunDiff, scored_under: str) -> dict[str, object]:
 
 
 def write_diff_json(result: RunDiff, scored_under: str, out: TextIO) -> None:
-    out.write(json.dumps(diff_document(result, scored_under), indent=2, ensure_ascii=True) + "\n")
+    text = json.dumps(diff_document(result, scored_under), indent=2, ensure_ascii=False)
+    out.write(escape_json_text(text) + "\n")
 
 
 def _change_document(change: SystemChange) -> dict[str, object]:

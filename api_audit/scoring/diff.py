@@ -104,7 +104,7 @@ def diff_runs(
     """What changed from `before` to `after` (see the module docstring for the rules)."""
     old = {row.system_id: row for row in before.systems}
     new = {row.system_id: row for row in after.systems}
-    again = {row.system_id: row for row in rejudged.systems} if rejudged else {}
+    again = {row.system_id: row for row in rejudged.systems} if rejudged is not None else {}
     changes: list[SystemChange] = []
     for system_id, row in new.items():
         if system_id not in old:
@@ -136,14 +136,10 @@ def _compare(
             if again is not None
             else "observed"
         )
-    regressed = (
-        _grade_down(before.grade, after.grade, grade_order)
-        or _level(after.ladder) < _level(before.ladder)
-        or any(_observed_pass_to_fail(c) for c in findings)
+    regressed = _stepped_down(before, after, grade_order) or any(
+        _observed_pass_to_fail(c) for c in findings
     )
-    improved = _grade_down(after.grade, before.grade, grade_order) or _level(
-        before.ladder
-    ) < _level(after.ladder)
+    improved = _stepped_down(after, before, grade_order)
     return SystemChange(
         system_id=new.system_id,
         name=new.name,
@@ -223,6 +219,13 @@ def _observed_pass_to_fail(change: FindingChange) -> bool:
         and change.after is not None
         and change.before.outcome == "pass"
         and change.after.outcome == "fail"
+    )
+
+
+def _stepped_down(before: Standing, after: Standing, order: Sequence[str]) -> bool:
+    """The grade went down a band or the ladder went down a level."""
+    return _grade_down(before.grade, after.grade, order) or _level(after.ladder) < _level(
+        before.ladder
     )
 
 

@@ -17,6 +17,7 @@ from api_audit import __version__
 from api_audit.cli import (
     audit_commands,
     catalogue_commands,
+    diff_commands,
     evidence_commands,
     probes_commands,
     results_commands,
@@ -42,6 +43,7 @@ app.command()(audit_commands.run)
 app.command()(results_commands.scorecard)
 app.command()(evidence_commands.explain)
 app.command()(evidence_commands.history)
+app.command()(diff_commands.diff)
 app.command()(audit_commands.demo)
 app.command()(catalogue_commands.schema)
 app.command()(results_commands.renewals)

@@ -323,6 +323,14 @@ class Store:
             (row,) = self._read("SELECT max(id) AS id FROM runs WHERE status = ?", [status])
         return None if row["id"] is None else int(row["id"])
 
+    def run_ids(self, status: str | None = None) -> list[int]:
+        """The ids of every run (or those with `status`), newest first."""
+        if status is None:
+            rows = self._read("SELECT id FROM runs ORDER BY id DESC")
+        else:
+            rows = self._read("SELECT id FROM runs WHERE status = ? ORDER BY id DESC", [status])
+        return [int(row["id"]) for row in rows]
+
     def run_info(self, run_id: int) -> RunInfo:
         rows = self._read("SELECT * FROM runs WHERE id = ?", [run_id])
         if not rows:
@@ -441,6 +449,32 @@ class Store:
             self._mapped("exchanges", f"exchange {row['id']}", exchange_from_row, row)
             for row in rows
         ]
+
+    def request_keys(self, run_id: int) -> list[str]:
+        """The request keys of the run's exchanges, in the order written (no bodies read)."""
+        rows = self._read(
+            "SELECT request_key FROM exchanges WHERE run_id = ? ORDER BY id", [run_id]
+        )
+        return [str(row["request_key"]) for row in rows]
+
+    def exchanges_for(self, run_id: int, keys: Iterable[str]) -> dict[str, Exchange]:
+        """The run's exchanges for these request keys, bodies joined back (keys the run has
+        no exchange for are left out): one system's evidence, read when it is judged again."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Exchange] = {}
+        for start in range(0, len(wanted), 500):  # under SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)  # placeholders only: the keys are bound
+            sql = (
+                "SELECT e.*, b.content, b.compression FROM exchanges e"  # noqa: S608 - no values
+                " LEFT JOIN bodies b ON b.sha256 = e.body_sha256"
+                f" WHERE e.run_id = ? AND e.request_key IN ({marks})"
+            )
+            for row in self._read(sql, [run_id, *chunk]):
+                found[row["request_key"]] = self._mapped(
+                    "exchanges", f"exchange {row['id']}", exchange_from_row, row
+                )
+        return found
 
     # -- internals -----------------------------------------------------------------------
 

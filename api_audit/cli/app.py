@@ -14,7 +14,13 @@ from typing import Annotated, Protocol, TextIO, cast
 import typer
 
 from api_audit import __version__
-from api_audit.cli import audit_commands, catalogue_commands, probes_commands, results_commands
+from api_audit.cli import (
+    audit_commands,
+    bundle_commands,
+    catalogue_commands,
+    probes_commands,
+    results_commands,
+)
 from api_audit.cli.common import stderr_console, stdout_console
 from api_audit.errors import EXIT_OK, EXIT_UNUSABLE, AuditError, InputError, Interrupted
 from api_audit.redact import redact_text
@@ -37,6 +43,8 @@ app.command()(results_commands.scorecard)
 app.command()(audit_commands.demo)
 app.command()(catalogue_commands.schema)
 app.command()(results_commands.renewals)
+app.command()(bundle_commands.export)
+app.command()(bundle_commands.verify)
 
 probes_app = typer.Typer(
     name="probes",

@@ -75,7 +75,9 @@ MAX_FILE: Final = 512 * 1024 * 1024  # a table or the scorecard: read whole to b
 MAX_TOTAL: Final = 16 * 1024 * 1024 * 1024
 _CHUNK = 1 << 16
 _RECENT_BODIES = 32  # one system's exchanges, kept while its probes are judged
-_UNSAFE_NAME = re.compile(r"(^|/)\.{1,2}(/|$)|^/|\\|\x00|^[A-Za-z]:|//")
+# Names that would leave a folder they were extracted to ("zip slip": .., absolute, drive
+# letters, backslashes), or hold control characters: api-audit writes none of them.
+_UNSAFE_NAME = re.compile(r"(^|/)\.{1,2}(/|$)|^/|\\|[\x00-\x1f\x7f]|^[A-Za-z]:|//")
 _FINDING_FIELDS = (
     "outcome", "credit", "weight", "criterion", "message", "excerpt", "evidence",
     "observed", "basis", "source", "seen", "sign_in",
@@ -261,19 +263,31 @@ def _check_checksums(
     so no byte of the manifest can change unseen either."""
     if CHECKSUMS not in entries:
         raise BundleAltered(f"{CHECKSUMS}: missing (every bundle holds it)")
-    held = _read(archive, entries, CHECKSUMS, MAX_FILE).decode("utf-8", "replace").splitlines()
+    raw = _read(archive, entries, CHECKSUMS, MAX_FILE)
     made = checksums_text({n: h for n, (h, _) in hashes.items() if n != CHECKSUMS})
-    lines = made.decode().splitlines()
-    for index, line in enumerate(lines):
-        name = line.split("  ", 1)[1]
-        if index >= len(held) or held[index] != line:
-            listed = held[index] if index < len(held) else "nothing"
+    if raw == made:  # compared as bytes: a changed line ending is a change too
+        return
+    held = _checksum_lines(raw)
+    for name in sorted(held.keys() | hashes.keys() - {CHECKSUMS}):
+        if name not in hashes:
+            raise BundleAltered(f"{quote(name)}: listed in {CHECKSUMS} but not in the bundle")
+        if name not in held:
+            raise BundleAltered(f"{quote(name)}: in the bundle but not listed in {CHECKSUMS}")
+        if held[name] != hashes[name][0]:
             raise BundleAltered(
-                f"{quote(name)}: sha256 is {hashes[name][0]}; {CHECKSUMS} line {index + 1} "
-                f"says {quote(listed, 120)}"
+                f"{quote(name)}: sha256 is {hashes[name][0]}, {CHECKSUMS} says {_q(held[name])}"
             )
-    if len(held) != len(lines):
-        raise BundleAltered(f"{CHECKSUMS}: lists {len(held)} files, the bundle holds {len(lines)}")
+    raise BundleAltered(f"{CHECKSUMS}: not as api-audit writes it (one line per file, sorted)")
+
+
+def _checksum_lines(raw: bytes) -> dict[str, str]:
+    """SHA256SUMS read leniently (path -> hash as written), to name what differs."""
+    held: dict[str, str] = {}
+    for line in raw.decode("utf-8", "replace").split("\n"):
+        sha, _, name = line.partition("  ")
+        if name:
+            held[name] = sha
+    return held
 
 
 def _check_file(item: Mapping[str, Any], found: tuple[str, int]) -> None:

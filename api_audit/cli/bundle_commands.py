@@ -86,7 +86,8 @@ def verify(
     if done.rescored:
         verdict = "scores reproduce"
     else:
-        verdict = f"findings and scores not redone: no probe set ({done.note})"
+        why = escape_controls(done.note, one_line=True)  # the manifest's words: untrusted
+        verdict = f"findings and scores not redone: no probe set ({why})"
     out.print(
         f"verified: {done.files} files, {done.findings} findings, {verdict}",
         markup=False,

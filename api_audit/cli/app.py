@@ -16,6 +16,7 @@ import typer
 from api_audit import __version__
 from api_audit.cli import (
     audit_commands,
+    bundle_commands,
     catalogue_commands,
     diff_commands,
     evidence_commands,
@@ -44,6 +45,8 @@ app.command()(results_commands.scorecard)
 app.command()(evidence_commands.explain)
 app.command()(evidence_commands.history)
 app.command()(diff_commands.diff)
+app.command()(bundle_commands.export)
+app.command()(bundle_commands.verify)
 app.command()(audit_commands.demo)
 app.command()(catalogue_commands.schema)
 app.command()(results_commands.renewals)

@@ -189,3 +189,68 @@ def _m0006_system_research(db: Database) -> None:
     # knows a search that found nothing from a blank entry. NULL: nothing recorded, and
     # the state is derived from the endpoints, as for runs stored before.
     db.execute("ALTER TABLE systems ADD COLUMN research TEXT")
+
+
+@_migration("0008_browsing_views")
+def _m0008_browsing_views(db: Database) -> None:
+    # Views for browsing the database in Datasette (issue 12 item 6; DESIGN.md §6).
+    # Foreign keys: every single-column one is declared since 0001 (runs.id, bodies.sha256),
+    # which is what Datasette turns into links. A finding's or exchange's system is the
+    # composite (run_id, system_id), which Datasette does not link, so the tables are not
+    # rebuilt to declare it (a rebuild copies the largest tables and would race the
+    # unique indexes of 0007); finding_evidence below does that join instead.
+    # Scores are not stored (they are computed from findings under a rubric, DESIGN.md §3),
+    # so no view shows a grade: the views show findings and their outcomes as stored.
+    for statement in _VIEWS_0008:
+        db.execute(statement)
+
+
+_VIEWS_0008 = (
+    """
+    CREATE VIEW run_summary AS
+    SELECT r.id AS run_id, r.status, r.started_at, r.finished_at,
+        r.rubric_version AS methodology_version, r.tool_version,
+        r.methodology_sha256, r.catalogue_sha256,
+        (SELECT count(*) FROM systems s WHERE s.run_id = r.id) AS systems,
+        (SELECT count(DISTINCT f.system_id) FROM findings f WHERE f.run_id = r.id)
+            AS systems_with_findings,
+        (SELECT count(*) FROM exchanges e WHERE e.run_id = r.id) AS exchanges,
+        (SELECT count(*) FROM findings f WHERE f.run_id = r.id) AS findings,
+        (SELECT count(*) FROM findings f WHERE f.run_id = r.id AND f.outcome = 'pass') AS pass,
+        (SELECT count(*) FROM findings f WHERE f.run_id = r.id AND f.outcome = 'fail') AS fail,
+        (SELECT count(*) FROM findings f WHERE f.run_id = r.id AND f.outcome = 'inconclusive')
+            AS inconclusive,
+        (SELECT count(*) FROM findings f WHERE f.run_id = r.id AND f.outcome = 'not_applicable')
+            AS not_applicable
+    FROM runs r
+    """,
+    """
+    CREATE VIEW latest_findings AS
+    SELECT f.run_id, s.vendor_name, f.system_id, s.name AS system_name, f.probe_id,
+        f.criterion, f.outcome, f.credit, f.weight, f.basis, f.message, f.excerpt,
+        f.sign_in, f.source, f.seen, f.evidence
+    FROM findings f
+    JOIN systems s ON s.run_id = f.run_id AND s.system_id = f.system_id
+    WHERE f.run_id = (SELECT max(id) FROM runs WHERE status = 'complete')
+    """,
+    """
+    CREATE VIEW latest_outcomes AS
+    SELECT f.run_id, s.vendor_name, f.system_id, s.name AS system_name, f.criterion,
+        sum(f.outcome = 'pass') AS pass, sum(f.outcome = 'fail') AS fail,
+        sum(f.outcome = 'inconclusive') AS inconclusive,
+        sum(f.outcome = 'not_applicable') AS not_applicable
+    FROM findings f
+    JOIN systems s ON s.run_id = f.run_id AND s.system_id = f.system_id
+    WHERE f.run_id = (SELECT max(id) FROM runs WHERE status = 'complete')
+    GROUP BY f.run_id, f.system_id, f.criterion
+    """,
+    """
+    CREATE VIEW finding_evidence AS
+    SELECT f.run_id, f.system_id, f.probe_id, f.outcome, f.message,
+        e.id AS exchange_id, e.method, e.url, e.final_url, e.status, e.error,
+        e.body_sha256, e.body_size, e.started_at AS fetched_at, e.tls_version
+    FROM findings f
+    JOIN json_each(f.evidence) AS k
+    JOIN exchanges e ON e.run_id = f.run_id AND e.request_key = k.value
+    """,
+)

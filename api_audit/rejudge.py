@@ -1,10 +1,22 @@
-"""A stored run's evidence judged again under another methodology, without the network; pure.
+"""A stored run's evidence judged again, without the network; pure.
 
 What `audit.py` does for one system after fetching (plan → evaluate, a second round for
 two-stage probes, then the catalogue's attestations), with the exchanges read back from the
-store instead of fetched. `api-audit diff` judges the older run's evidence under the newer
-run's methodology this way, so a change of verdict on the same evidence (methodology) is
-told apart from a change in what was seen (issue 12).
+store (or an evidence bundle) instead of fetched. Two commands need it:
+
+- `api-audit diff` judges the older run's evidence under the newer run's methodology, so a
+  change of verdict on the same evidence (methodology) is told apart from a change in what
+  was seen (issue 12);
+- `api-audit verify` judges a bundle's evidence under the bundle's own probe set, and the
+  findings must come out as the bundle has them.
+
+Two things the run had are not stored as such and are recovered from what is:
+
+- the run's random baseline token (every probe that compares with a random path asked for
+  `/__api_audit_<token>` on its origin) is read back from the baseline request keys;
+- the time a system was judged (matchers that compare a date with "now", e.g.
+  security.txt's Expires, RFC 9116 §2.5.5) is the newest start among that system's
+  exchanges: audit.py judges a system as soon as its last fetch returns.
 
 Limits, by construction: a request the older methodology never made has no exchange, so a
 probe that asks for it is `inconclusive` ("the request was not made"), exactly as a fetch
@@ -14,15 +26,16 @@ that never happened would be.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from api_audit.evaluate import evaluate, follow_up_requests
-from api_audit.models import Exchange, Finding, Methodology, System
+from api_audit.models import Exchange, FetchRequest, Finding, Methodology, System
 from api_audit.plan import BASELINE_PREFIX, distinct_requests, plan_probes
 from api_audit.scoring.attestations import attestation_findings
 
-# Reads a run's exchanges for some request keys (Store.exchanges_for, bound to one run).
+# Reads a run's exchanges for some request keys (Store.exchanges_for bound to one run, or a
+# bundle's): those it has, keyed by request key.
 ExchangeLookup = Callable[[Iterable[str]], Mapping[str, Exchange]]
 
 # A run with no baseline request (no probe compares a random path) gets this token; its
@@ -49,17 +62,54 @@ def rejudge_system(
     lookup: ExchangeLookup,
     *,
     token: str,
-    now: datetime,
+    now: datetime | None = None,
 ) -> tuple[Finding, ...]:
     """The findings `methodology` gives `system` on the exchanges `lookup` returns.
 
-    `now` should be when the evidence was fetched (the run's start), so date checks (an
-    expired security.txt) judge it as of then, not as of today.
+    `now` is when the evidence is taken to have been judged; by default, as audit.py did,
+    the newest start among the system's exchanges (`judged_at`).
     """
     plans = plan_probes([system], methodology, random_token=token)
-    exchanges = dict(lookup(r.key for r in distinct_requests(plans)))
-    follow_ups = follow_up_requests(plans, exchanges, now=now)
+    first = distinct_requests(plans)
+    exchanges = dict(lookup(r.key for r in first))
+    follow_ups = follow_up_requests(plans, exchanges, now=now or judged_at(first, exchanges))
     if follow_ups:
         exchanges.update(lookup(r.key for r in follow_ups))
-    findings = [evaluate(plan, exchanges, now=now) for plan in plans]
+    when = now or judged_at([*first, *follow_ups], exchanges)
+    findings = [evaluate(plan, exchanges, now=when) for plan in plans]
     return (*findings, *attestation_findings(system, methodology.rubric, findings))
+
+
+def rejudge_run(
+    systems: Sequence[System], exchanges: Iterable[Exchange], methodology: Methodology
+) -> list[Finding]:
+    """Every finding of every system, judged again from the exchanges given."""
+    by_key = {exchange.request.key: exchange for exchange in exchanges}
+    token = baseline_token(by_key)
+    found: list[Finding] = []
+    for system in systems:
+        found.extend(rejudge_system(system, methodology, lookup_in(by_key), token=token))
+    return found
+
+
+def lookup_in(exchanges: Mapping[str, Exchange]) -> ExchangeLookup:
+    """An ExchangeLookup over exchanges already at hand, keyed by request key."""
+    return lambda keys: {key: exchanges[key] for key in keys if key in exchanges}
+
+
+def judged_at(requests: Iterable[FetchRequest], exchanges: Mapping[str, Exchange]) -> datetime:
+    """When the run judged a system: the newest start among its exchanges (the epoch when
+    none was fetched or none has a readable time: no matcher then reads the clock)."""
+    newest = datetime.fromtimestamp(0, UTC)
+    for request in requests:
+        exchange = exchanges.get(request.key)
+        if exchange is None:
+            continue
+        try:
+            started = datetime.fromisoformat(exchange.started_at)
+        except ValueError:
+            continue
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        newest = max(newest, started)
+    return newest

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -148,7 +147,6 @@ def _rejudged(store: Store, before: Scorecard, methodology: Methodology) -> Scor
 
     run = before.run
     token = baseline_token(store.request_keys(run.id))
-    when = datetime.fromisoformat(run.started_at)
     reached = {row.system_id for row in before.systems if row.audited}
     systems = [s for s in store.systems(run.id) if s.id in reached]
     groups = (
@@ -159,7 +157,6 @@ def _rejudged(store: Store, before: Scorecard, methodology: Methodology) -> Scor
                 methodology,
                 lambda keys: store.exchanges_for(run.id, keys),
                 token=token,
-                now=when,
             ),
         )
         for system in systems

@@ -16,7 +16,7 @@ The checks, in order (docs/bundle.md):
 4. the probe set hashes to the run's methodology_sha256, the catalogue to its
    catalogue_sha256;
 5. the findings are made again from the exchanges and bodies with the bundle's probes
-   (reevaluate.py) and must equal findings.json;
+   (rejudge.py) and must equal findings.json;
 6. the run is scored from findings.json with the bundle's rubric and must equal scores.json.
 """
 
@@ -39,7 +39,7 @@ from api_audit.errors import EXIT_THRESHOLD, AuditError, MethodologyError
 from api_audit.methodology import load_methodology, methodology_sha256
 from api_audit.models import Exchange, Finding, Methodology, RunInfo, System
 from api_audit.redact import NO_SECRETS
-from api_audit.reevaluate import reevaluate_system, run_token
+from api_audit.rejudge import baseline_token, lookup_in, rejudge_system
 from api_audit.report.bundle_format import (
     BODIES_DIR,
     BODY_NAME,
@@ -438,14 +438,13 @@ class _Bundle:
     def check_findings(self) -> None:
         """Each system's findings made again from the bundle's evidence must be its own."""
         exchanges = _Exchanges(self)
-        token = run_token(exchanges.without_bodies())
+        token = baseline_token(e.request.key for e in exchanges.without_bodies())
         bundled = _by_system(self.findings)
         for system in self.systems:
             if system.id not in bundled and self.run.status != "complete":
                 continue  # never reached by an unfinished run: nothing to redo
-            again = [
-                _as_stored(f) for f in reevaluate_system(system, exchanges, self.methodology, token)
-            ]
+            judged = rejudge_system(system, self.methodology, lookup_in(exchanges), token=token)
+            again = [_as_stored(f) for f in judged]
             _compare_findings(system.id, bundled.get(system.id, []), again)
 
     def check_scores(self) -> None:

@@ -1,4 +1,4 @@
-"""reevaluate.py: a stored run's findings made again from its systems and exchanges, with no
+"""rejudge.py: a stored run's findings made again from its systems and exchanges, with no
 network, equal the findings the run stored (what `verify` rests on)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from api_audit.cli import main
 from api_audit.methodology import load_methodology
 from api_audit.models import Exchange, FetchRequest
-from api_audit.reevaluate import judged_at, reevaluate_run, run_token
+from api_audit.rejudge import judged_at, rejudge_run
 from api_audit.store import Store
 
 
@@ -30,28 +30,13 @@ def test_a_stored_run_judged_again_gives_its_own_findings(demo_db: Path) -> None
         run_id = store.latest_run_id()
         assert run_id is not None
         stored = store.findings(run_id)
-        again = reevaluate_run(store.systems(run_id), store.exchanges(run_id), load_methodology())
+        again = rejudge_run(store.systems(run_id), store.exchanges(run_id), load_methodology())
     key = lambda f: (f.system_id, f.probe_id)  # noqa: E731
     assert sorted(again, key=key) == sorted(stored, key=key)
 
 
 def _exchange(url: str, started_at: str = "") -> Exchange:
     return Exchange(FetchRequest(url), final_url=url, status=200, started_at=started_at)
-
-
-@pytest.mark.parametrize(
-    ("urls", "token"),
-    [
-        (["https://h.example/__api_audit_0123abcd"], "0123abcd"),
-        (["https://h.example/docs", "https://h.example/__api_audit_x-y_z?q=1"], "x-y_z"),
-        (["https://h.example/docs/__api_audit_tok"], "tok"),
-        (["https://h.example/docs", "https://h.example/openapi.json"], "none"),
-        ([], "none"),
-        (["https://h.example/__api_audit_bad token"], "none"),
-    ],
-)
-def test_the_run_token_is_read_from_its_baseline_urls(urls: list[str], token: str) -> None:
-    assert run_token(_exchange(u) for u in urls) == token
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,7 @@ def _chosen_runs(
 def compare_runs(store: Store, old: RunInfo, new: RunInfo, methodology: Methodology) -> RunDiff:
     """Score both runs as `scorecard` does; when their methodologies differ, judge the
     older run's evidence again under `methodology` to tell the causes apart."""
-    from api_audit.cli.results_commands import _scorecard_from_store as scorecard_from_store
+    from api_audit.cli.results_commands import scorecard_from_store
     from api_audit.scoring.diff import diff_runs
 
     rubric = methodology.rubric

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from api_audit.store import Store
 
 
-def _scorecard_from_store(
+def scorecard_from_store(
     store: Store, run_id: int, rubric: Rubric | None = None, *, keep_findings: bool = True
 ) -> Scorecard:
     """Score a stored run, one system's findings at a time."""
@@ -51,7 +51,7 @@ def print_run(
     from api_audit.report.json import write_scorecard_json
     from api_audit.report.scorecard import print_scorecard
 
-    card = _scorecard_from_store(store, run_id, rubric, keep_findings=False)
+    card = scorecard_from_store(store, run_id, rubric, keep_findings=False)
     if output is OutputFormat.json:
         write_scorecard_json(
             card,
@@ -152,7 +152,7 @@ def _latest_grades(path: str) -> tuple[dict[str, str], str]:
         if run_id is None:
             unfinished = f" (run {newest} did not complete)" if newest is not None else ""
             return {}, f"no complete run in {path} yet{unfinished}: no grades"
-        card = _scorecard_from_store(store, run_id, keep_findings=False)
+        card = scorecard_from_store(store, run_id, keep_findings=False)
         source = f"grades from run {run_id}, the newest complete run"
         if newest is not None and newest != run_id:
             status = store.run_info(newest).status

@@ -146,9 +146,10 @@ def test_every_issue_3_key_loads_into_the_models() -> None:
     (vendor,) = catalogue.vendors
     assert (vendor.website, vendor.companies_house, vendor.notes) == (
         "https://www.idox.test",
-        "SC002940",
+        ("SC002940",),
         "free text",
     )
+    assert (vendor.role, vendor.aliases) == ("supplier", ())  # the defaults
     (system,) = vendor.systems
     assert system.protocols == ("rest", "soap")
     assert system.standards == ("openapi",)
@@ -272,7 +273,7 @@ BAD_SYSTEMS = {
         "service_areas: [waste]\ncolour: blue\n",
         "vendors.yaml:9:9: unknown key 'colour' in system (expected one of: id, name, "
         "service_areas, endpoints, protocols, standards, evidence, sources, notes, "
-        "url_template, instances, attestations, replies, research)",
+        "url_template, instances, attestations, replies, keywords, research)",
     ),
     "missing required key": (
         "notes: no areas\n",
@@ -1182,3 +1183,39 @@ def test_research_state_is_recorded_or_derived(
     assert system.research_state == state
     found = system.searched_none(None)
     assert (found.searched.isoformat() if found and found.searched else None) == searched_none
+
+
+def test_vendor_roles_aliases_and_several_companies_house_numbers_load() -> None:
+    text = (
+        HEAD.replace(
+            "    name: V\n",
+            "    name: V\n"
+            "    role: reseller\n"
+            "    aliases: [IDOX SOFTWARE LTD, Idox plc]\n"
+            '    companies_house: ["SC002940", "03984070", "SC002940"]\n',
+        )
+        + "        service_areas: [planning]\n        keywords: [Uniform, Acolaid]\n"
+    )
+    (vendor,) = parse_catalogue(text.encode(), "vendors.yaml").vendors
+    (system,) = vendor.systems
+    assert vendor.role == "reseller"
+    assert vendor.aliases == ("IDOX SOFTWARE LTD", "Idox plc")
+    assert vendor.companies_house == ("SC002940", "03984070")  # duplicates dropped
+    assert system.keywords == ("Uniform", "Acolaid")
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("    role: vendor\n", "unknown vendor role 'vendor'"),
+        ("    companies_house: [2065]\n", "'companies_house' must be quoted"),
+        ('    companies_house: ["12"]\n', "invalid Companies House number '12'"),
+        ("    aliases: Idox\n", "'aliases' must be a list"),
+    ],
+)
+def test_bad_vendor_market_fields_are_located(line: str, problem: str) -> None:
+    text = HEAD.replace("    name: V\n", "    name: V\n" + line) + (
+        "        service_areas: [planning]\n"
+    )
+    (found,) = problems(text)
+    assert found.startswith("vendors.yaml:5:") and problem in found, found

@@ -24,6 +24,7 @@ from api_audit.models import (
     RESEARCH_STATES,
     SERVICE_AREAS,
     STANDARDS,
+    VENDOR_ROLES,
     Attestation,
     EndpointEvidence,
     Instance,
@@ -112,7 +113,7 @@ class Amount:
 
 @dataclass(frozen=True)
 class CompaniesHouse:
-    """A Companies House number, quoted."""
+    """Companies House numbers, quoted: one, or a list of them."""
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ class Field:
     def absent(self) -> object:
         """The value when the key is absent: empty for a list or a mapping (a new one each
         time: models keep it), else None."""
-        if isinstance(self.kind, Urls | Texts | Objects | Instances):
+        if isinstance(self.kind, Urls | Texts | Objects | Instances | CompaniesHouse):
             return ()
         if isinstance(self.kind, Endpoints):
             return {}
@@ -405,6 +406,7 @@ SYSTEM = Shape(
         Field("instances", Instances(INSTANCE)),
         Field("attestations", Objects(ATTESTATION)),
         Field("replies", Objects(REPLY)),
+        Field("keywords", Texts()),
         # Last: it is checked against the endpoints, URL template and instances above.
         Field("research", ResearchRecord(RESEARCH)),
     ),
@@ -417,10 +419,12 @@ VENDOR = Shape(
         Field("name", Text(), required=True),
         Field("website", Url()),
         Field("companies_house", CompaniesHouse()),
+        Field("role", Word(VENDOR_ROLES, "vendor role")),
+        Field("aliases", Texts()),
         Field("notes", Text()),
         Field("systems", Objects(SYSTEM), required=True),
     ),
-    lambda values, _: Vendor(**values),
+    lambda values, _: Vendor(**{**values, "role": values["role"] or "supplier"}),
 )
 CATALOGUE = Shape(
     "catalogue",

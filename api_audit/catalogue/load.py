@@ -219,7 +219,7 @@ class _CatalogueReader(ValueReader):
             case Amount():
                 return self.amount(value, at)
             case CompaniesHouse():
-                return self.companies_house(value, at)
+                return self.companies_house_numbers(value, at)
             case CouncilCode():
                 return self.council(value, at)
             case ClaimValue():

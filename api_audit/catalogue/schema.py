@@ -140,7 +140,8 @@ def _kind_schema(kind: Kind) -> dict[str, object]:  # noqa: PLR0911, PLR0912 - o
         case Amount():
             return {"type": "number", "minimum": 0}
         case CompaniesHouse():
-            return {"type": "string", "pattern": COMPANIES_HOUSE_RE.pattern}
+            number: dict[str, object] = {"type": "string", "pattern": COMPANIES_HOUSE_RE.pattern}
+            return {"oneOf": [number, _array_of(number)]}
         case CouncilCode():
             return {
                 "type": "string",

@@ -174,8 +174,18 @@ class ValueReader(LocatedValidator):
         )
         return None
 
-    def companies_house(self, value: object, at: PathKey) -> str | None:
-        name = at[-1]
+    def companies_house_numbers(self, value: object, at: PathKey) -> tuple[str, ...]:
+        """One Companies House number or a list of them (a group trades through several)."""
+        if isinstance(value, list):
+            found = [
+                self.companies_house(v, n_at, str(at[-1])) for n_at, v in self.items(value, at)
+            ]
+            return tuple(dict.fromkeys(n for n in found if n is not None))
+        number = self.companies_house(value, at)
+        return (number,) if number is not None else ()
+
+    def companies_house(self, value: object, at: PathKey, name: str = "") -> str | None:
+        name = name or str(at[-1])
         if isinstance(value, int) and not isinstance(value, bool):
             # YAML 1.1 reads an unquoted 00002065 as an octal number (1077).
             self.error(

@@ -70,6 +70,7 @@ from api_audit.models.vocabulary import (
     SERVICE_AREAS,
     SIGN_INS,
     STANDARDS,
+    VENDOR_ROLES,
     Basis,
     Criterion,
     EndpointKind,
@@ -79,6 +80,7 @@ from api_audit.models.vocabulary import (
     ReplyStatus,
     ResearchState,
     SignIn,
+    VendorRole,
 )
 
 __all__ = [
@@ -98,6 +100,7 @@ __all__ = [
     "SERVICE_AREAS",
     "SIGN_INS",
     "STANDARDS",
+    "VENDOR_ROLES",
     "Applicability",
     "Attestation",
     "AttestationRule",
@@ -145,4 +148,5 @@ __all__ = [
     "System",
     "SystemScore",
     "Vendor",
+    "VendorRole",
 ]

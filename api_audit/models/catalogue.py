@@ -139,6 +139,9 @@ class System:
     replies: tuple[Reply, ...] = ()
     council: str | None = None  # Council.key when expanded into one council's instance
     research: Research | None = None  # as recorded; None: derived (see `research_state`)
+    # Product names and words that identify this system in a contract notice's title or
+    # description (issue 13: contract -> system matching).
+    keywords: tuple[str, ...] = ()
 
     def endpoint(self, kind: str) -> str | None:
         return self.endpoints.get(kind)
@@ -170,8 +173,10 @@ class Vendor:
     name: str
     systems: tuple[System, ...]
     website: str | None = None
-    companies_house: str | None = None
+    companies_house: tuple[str, ...] = ()  # Companies House numbers, as quoted strings
     notes: str | None = None
+    role: str = "supplier"  # a VENDOR_ROLES word
+    aliases: tuple[str, ...] = ()  # other names it trades or appears under (contract notices)
 
 
 @dataclass(frozen=True)

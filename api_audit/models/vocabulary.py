@@ -101,6 +101,13 @@ EVIDENCE_LEVELS: tuple[EvidenceLevel, ...] = get_args(EvidenceLevel)
 # How far a system was researched (issue 11): a gap in our research is not the supplier's
 # failure. "not-researched": nobody has looked; "none-found": searched, nothing public found
 # (with the date and where); "endpoints-found": the catalogue lists what was found.
+# What a vendor is in the market (issue 13): a `supplier` sells its own products; a
+# `reseller` (or framework partner) sells others' and is never credited as a product's
+# vendor; `public-body` and `data-source` entries (MHCLG, GDS, Ordnance Survey ...) stay
+# auditable but are left out of market shares.
+VendorRole = Literal["supplier", "public-body", "data-source", "reseller"]
+VENDOR_ROLES: tuple[VendorRole, ...] = get_args(VendorRole)
+
 ResearchState = Literal["not-researched", "none-found", "endpoints-found"]
 RESEARCH_STATES: tuple[ResearchState, ...] = get_args(ResearchState)
 # A supplier's right of reply (README "Right of reply"): where the investigator's decision

@@ -189,3 +189,17 @@ def _m0006_system_research(db: Database) -> None:
     # knows a search that found nothing from a blank entry. NULL: nothing recorded, and
     # the state is derived from the endpoints, as for runs stored before.
     db.execute("ALTER TABLE systems ADD COLUMN research TEXT")
+
+
+@_migration("0007_run_resume")
+def _m0007_run_resume(db: Database) -> None:
+    # `run --resume` (issue 12) finishes an unfinished run under its own id. It needs the
+    # run's soft-200 baseline token (plan.py), so a resumed system asks for the same random
+    # path as the systems audited before the stop and the stored exchange is reused, not
+    # fetched again; NULL for runs stored before (a resume then draws a new token). Each
+    # resume is noted (a JSON list of times), so a run's evidence says it was gathered in
+    # more than one sitting. Duplicates were already impossible at the database level:
+    # findings' primary key (run_id, system_id, probe_id) and the unique index
+    # idx_exchanges_run_request (run_id, request_key) of 0001.
+    db.execute("ALTER TABLE runs ADD COLUMN baseline_token TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN resumed_at TEXT NOT NULL DEFAULT '[]'")

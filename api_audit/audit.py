@@ -200,7 +200,7 @@ def resume_audit(
     store.resume_run(run_id, catalogue, baseline_token=secrets.token_hex(8))
     token = store.baseline_token(run_id)
     assert token is not None  # resume_run keeps the run's token, or records the new one
-    left = systems_left(systems, methodology, token, store.probes_found(run_id))
+    left = systems_left(systems, methodology, store.probes_found(run_id))
     reuse = StoredEvidence(
         store.reusable_request_keys(run_id), lambda keys: store.stored_exchanges(run_id, keys)
     )
@@ -212,19 +212,15 @@ def resume_audit(
 
 
 def systems_left(
-    systems: Sequence[System],
-    methodology: Methodology,
-    token: str,
-    probes_found: Mapping[str, frozenset[str]],
+    systems: Sequence[System], methodology: Methodology, probes_found: Mapping[str, frozenset[str]]
 ) -> list[System]:
-    """The systems whose findings are not all stored: a system is done only when every
-    probe planned for it has a finding (a store writes one system's findings together, so
-    a partial system is rare, but one is audited again whole)."""
+    """The systems whose findings are not all stored. Every probe is planned for every
+    system (plan.py), so a system is done only when each probe has a finding for it. A store
+    writes one system's findings together, so a partial system is rare; one is audited
+    again whole (its findings replace the partial ones)."""
+    probe_ids = {probe.id for probe in methodology.probes}
     return [
-        system
-        for system in systems
-        if not {plan.probe.id for plan in plan_probes([system], methodology, token)}
-        <= probes_found.get(system.id, frozenset())
+        system for system in systems if not probe_ids <= probes_found.get(system.id, frozenset())
     ]
 
 
@@ -432,11 +428,17 @@ class _Audit:
         wanted = [r.key for r in requests if r.key in self._reuse.keys]
         exchanges = dict(self._reuse.load(wanted)) if wanted else {}
         self._reused_keys.update(exchanges)
-        fetched = await asyncio.gather(
-            *(engine.fetch(r, priority=place) for r in requests if r.key not in exchanges)
-        )
-        for exchange in fetched:
+
+        async def fetched(request: FetchRequest) -> Exchange:
+            # Kept as it arrives, not when the system's last request has: a run stopped
+            # while one request hangs keeps the others, and a resume does not fetch them.
+            exchange = await engine.fetch(request, priority=place)
             self._keep_exchange(exchange)
+            return exchange
+
+        for exchange in await asyncio.gather(
+            *(fetched(r) for r in requests if r.key not in exchanges)
+        ):
             exchanges[exchange.request.key] = exchange
         return exchanges
 

@@ -32,7 +32,7 @@ app = typer.Typer(
 )
 
 app.command()(catalogue_commands.validate)
-app.command()(audit_commands.run)
+app.command(context_settings=audit_commands.RUN_CONTEXT)(audit_commands.run)
 app.command()(results_commands.scorecard)
 app.command()(audit_commands.demo)
 app.command()(catalogue_commands.schema)

@@ -11,10 +11,12 @@ exchange fetched again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -30,6 +32,9 @@ import pytest
 from loopback import LoopbackSite, Route
 
 from api_audit.cli import main
+from api_audit.store import Store
+
+PROBES = Path(__file__).parent.parent / "probes"
 
 DOCS_HTML = (
     b"<html><head><title>Developer API documentation</title></head><body><main>"
@@ -298,3 +303,138 @@ def test_a_run_stopped_midway_is_resumed_to_what_an_uninterrupted_run_finds(
     assert code == 0, err
     assert _findings(db, 1) == _findings(whole, 1)
     assert len(_findings(db, 1)) > 0
+
+
+# --- what is refused, in one line and exit 2 ---------------------------------------------
+
+
+@pytest.fixture
+def stopped(tmp_path: Path, market: Market) -> tuple[Path, Path]:
+    """A catalogue and a database holding run 1, stopped by SIGTERM midway."""
+    catalogue, db = _catalogue(tmp_path, market), tmp_path / "audit.db"
+    assert _stop_midway(catalogue, db, market, signal.SIGTERM) == 143
+    market.release.set()
+    return catalogue, db
+
+
+def _refused(*argv: str) -> str:
+    code, out, err = _cli(*argv)
+    assert code == 2, err
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("api-audit: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda text: text + "\n",
+        lambda text: text.replace("System slow-0", "System slow-zero"),
+        lambda text: "# a comment\n" + text,
+    ],
+    ids=["trailing-newline", "renamed-system", "comment"],
+)
+def test_a_changed_catalogue_is_refused_naming_the_file_and_both_hashes(
+    stopped: tuple[Path, Path], edit: object
+) -> None:
+    catalogue, db = stopped
+    (recorded,) = _query(db, "SELECT catalogue_sha256 FROM runs")
+    assert callable(edit)
+    catalogue.write_text(edit(catalogue.read_text("utf-8")), "utf-8")
+    now = hashlib.sha256(catalogue.read_bytes()).hexdigest()
+    line = _refused("run", "--resume", "--db", str(db))
+    assert f"cannot resume run 1: catalogue {catalogue} changed since it started" in line
+    assert f"sha256 was {recorded[0]}, now {now}" in line
+    assert _query(db, "SELECT status FROM runs") == [("interrupted",)]  # left as it was
+
+
+def test_a_changed_probe_set_is_refused(stopped: tuple[Path, Path], tmp_path: Path) -> None:
+    _, db = stopped
+    probes = tmp_path / "probes"
+    shutil.copytree(PROBES, probes)
+    (probes / "https.yaml").unlink()
+    line = _refused("run", "--resume", "--db", str(db), "--probes", str(probes))
+    assert "cannot resume run 1: the probe set changed since it started (methodology sha256" in (
+        line
+    )
+    assert str(probes) in line
+
+
+def test_the_catalogue_may_be_found_where_it_is_now(
+    stopped: tuple[Path, Path], tmp_path: Path
+) -> None:
+    catalogue, db = stopped
+    moved = tmp_path / "elsewhere.yaml"
+    catalogue.rename(moved)
+    line = _refused("run", "--resume", "--db", str(db))  # not where the run recorded it
+    assert line.startswith(f"api-audit: error: cannot resume run 1: {catalogue}: cannot read")
+    assert line.endswith("(if the catalogue moved, pass --catalogue FILE)")
+    code, out, err = _cli("run", "--resume", "1", "-c", str(moved), "--db", str(db), "-f", "json")
+    assert code == 0, err
+    assert json.loads(out)["run"]["status"] == "complete"
+    line = _refused("run", "--resume", "--db", str(db))  # nothing left unfinished
+    assert line == f"api-audit: error: nothing to resume: {db} holds no unfinished run"
+    line = _refused("run", "--resume", "1", "--db", str(db))
+    assert line == "api-audit: error: run 1 is complete; there is nothing to resume"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--concurrency", "4"),
+        ("--per-host", "2"),
+        ("--min-interval", "0"),  # the same value: still refused, it was given
+        ("--deadline", "5"),
+        ("--allow-private",),
+        ("--ignore-robots",),
+        ("--vendor", "v-slow-0"),
+        ("--system", "slow-0"),
+        ("--service-area", "waste"),
+        ("--council", "E09000012"),
+        ("--max-host-errors", "1"),
+        ("--host-wait-budget", "1"),
+    ],
+)
+def test_run_options_with_resume_are_refused(stopped: tuple[Path, Path], flags: tuple[str]) -> None:
+    _, db = stopped
+    line = _refused("run", "--resume", "--db", str(db), *flags)
+    assert line == (
+        "api-audit: error: --resume continues a run with the options it was started with; "
+        f"{flags[0]} cannot be given with it (start a new run to change them)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (("--resume",), "nothing to resume: {db} holds no unfinished run"),
+        (("--resume", "7"), "no run 7 in {db}"),
+        (("--resume", "seven"), "--resume takes one run id (a number), not 'seven'"),
+        (("--resume", "1", "2"), "--resume takes one run id (a number), not '1 2'"),
+        (("3",), "unexpected argument '3': a run id goes with --resume"),
+    ],
+)
+def test_nothing_to_resume_is_one_line(tmp_path: Path, argv: tuple[str], said: str) -> None:
+    db = tmp_path / "empty.db"
+    with Store.open(db):
+        pass
+    line = _refused("run", *argv, "--db", str(db))
+    assert said.format(db=db) in line
+
+
+def test_resume_without_a_database_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "none.db"
+    line = _refused("run", "--resume", "--db", str(db))
+    assert line == f"api-audit: error: nothing to resume: no database at {db}"
+    assert not db.exists()
+
+
+def test_a_demo_run_cannot_be_resumed(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    assert _cli("demo", "--db", str(db), "-f", "json")[0] == 0
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE runs SET status = 'interrupted'")
+    line = _refused("run", "--resume", "--db", str(db))
+    assert "run 1 is a demo run" in line

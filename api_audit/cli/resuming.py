@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from api_audit.errors import CatalogueError, UsageError
+from api_audit.errors import UsageError
 from api_audit.loading import YamlLoadError, read_yaml_file
 from api_audit.text import escape_controls
 
@@ -74,7 +74,10 @@ def catalogue_bytes(run: RunInfo, path: Path) -> bytes:
     try:
         raw = read_yaml_file(path)  # a regular file of bounded size; never a FIFO or device
     except YamlLoadError as exc:
-        raise CatalogueError([exc.problem]) from None
+        raise UsageError(
+            f"cannot resume run {run.id}: {_shown(str(exc.problem))} (if the catalogue "
+            "moved, pass --catalogue FILE)"
+        ) from None
     now = hashlib.sha256(raw).hexdigest()
     if now != run.catalogue_sha256:
         raise UsageError(

@@ -397,8 +397,8 @@ def test_the_catalogue_may_be_found_where_it_is_now(
         ("--host-wait-budget", "1"),
     ],
 )
-def test_run_options_with_resume_are_refused(stopped: tuple[Path, Path], flags: tuple[str]) -> None:
-    _, db = stopped
+def test_run_options_with_resume_are_refused(tmp_path: Path, flags: tuple[str]) -> None:
+    db = tmp_path / "audit.db"  # refused before the database is looked at
     line = _refused("run", "--resume", "--db", str(db), *flags)
     assert line == (
         "api-audit: error: --resume continues a run with the options it was started with; "

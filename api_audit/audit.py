@@ -197,13 +197,13 @@ def resume_audit(
     stored exchange used instead of a fetch (only what is missing goes on the wire) and
     follow-up requests computed again. Writes replace, so nothing is duplicated.
     """
-    store.resume_run(run_id, catalogue, baseline_token=secrets.token_hex(8))
-    token = store.baseline_token(run_id)
-    assert token is not None  # resume_run keeps the run's token, or records the new one
+    # a run stored before tokens were kept draws one now (its baselines are fetched again)
+    token = store.baseline_token(run_id) or secrets.token_hex(8)
     left = systems_left(systems, methodology, store.probes_found(run_id))
     reuse = StoredEvidence(
         store.reusable_request_keys(run_id), lambda keys: store.stored_exchanges(run_id, keys)
     )
+    store.resume_run(run_id, catalogue, baseline_token=token)  # marked running from here
     audit = _Audit(store, run_id, left, methodology, on_system_done, token=token, reuse=reuse)
     _audit_to_the_end(store, run_id, audit, _fetcher(fetch_options, socket_factory, fetcher))
     return dataclasses.replace(

@@ -17,6 +17,7 @@ ones are `net.HttpEngine` and `store.Store`; tests may pass others.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import secrets
 from collections import deque
@@ -78,17 +79,35 @@ class EvidenceSink(Protocol):
         methodology: Methodology,
         tool_version: str,
         options: Mapping[str, object],
+        baseline_token: str | None = None,
     ) -> RunInfo: ...
 
     def save_systems(self, run_id: int, systems: Sequence[System]) -> None: ...
 
     def add_exchange(self, run_id: int, exchange: Exchange) -> None: ...
 
-    def add_finding(self, run_id: int, finding: Finding) -> None: ...
+    def add_findings(self, run_id: int, findings: Sequence[Finding]) -> None:
+        """One system's findings, kept together: all are stored or none are."""
 
     def finish_run(self, run_id: int, status: str = "complete") -> None: ...
 
     def run_info(self, run_id: int) -> RunInfo: ...
+
+
+class ResumableSink(EvidenceSink, Protocol):
+    """An EvidenceSink that can take an unfinished run up again (store.Store is the real one)."""
+
+    def resume_run(
+        self, run_id: int, catalogue: Catalogue, baseline_token: str | None = None
+    ) -> RunInfo: ...
+
+    def baseline_token(self, run_id: int) -> str | None: ...
+
+    def probes_found(self, run_id: int) -> Mapping[str, frozenset[str]]: ...
+
+    def reusable_request_keys(self, run_id: int) -> frozenset[str]: ...
+
+    def exchanges_for(self, run_id: int, keys: Iterable[str]) -> Mapping[str, Exchange]: ...
 
 
 # Systems in flight per global request slot. A system's requests mostly wait on its own
@@ -105,10 +124,24 @@ WINDOW_TICK = 0.05
 @dataclass(frozen=True)
 class AuditResult:
     run: RunInfo
-    systems: int
+    systems: int  # audited by this call (on a resume: those left)
     findings: int
     requests: int  # distinct requests planned
     requests_sent: int  # requests put on the wire: redirect hops, retries and robots.txt too
+    systems_done_before: int = 0  # on a resume: systems the run had finished before
+    exchanges_reused: int = 0  # on a resume: stored exchanges used instead of a fetch
+
+
+@dataclass(frozen=True)
+class StoredEvidence:
+    """What a resumed run already holds: the request keys of its reusable exchanges, and
+    how to read them (with bodies) when a system needs them, so memory stays flat."""
+
+    keys: frozenset[str]
+    load: Callable[[Iterable[str]], Mapping[str, Exchange]]
+
+
+NOTHING_STORED = StoredEvidence(frozenset(), lambda keys: {})
 
 
 def run_audit(
@@ -128,39 +161,101 @@ def run_audit(
     The network is an `HttpEngine` made from `fetch_options` (and `socket_factory`), unless
     `fetcher` makes another `Fetcher`; `fetch_options.concurrency` sizes the window of
     systems in flight either way."""
-    if fetcher is None:
-
-        def fetcher() -> AbstractAsyncContextManager[Fetcher]:
-            return HttpEngine(fetch_options, socket_factory=socket_factory)
-
+    # One token per run: every system on an origin shares one baseline request. Kept with
+    # the run, so a resumed system asks for the same path (and reuses what was stored).
+    token = secrets.token_hex(8)
     run = store.start_run(
         catalogue=catalogue,
         methodology=methodology,
         tool_version=__version__,
         options=options or {},
+        baseline_token=token,
     )
     store.save_systems(run.id, systems)
-    audit = _Audit(store, run.id, systems, methodology, on_system_done)
+    audit = _Audit(store, run.id, systems, methodology, on_system_done, token=token)
+    _audit_to_the_end(store, run.id, audit, _fetcher(fetch_options, socket_factory, fetcher))
+    return audit.result(store.run_info(run.id))
+
+
+def resume_audit(
+    store: ResumableSink,
+    run_id: int,
+    catalogue: Catalogue,
+    systems: Sequence[System],
+    methodology: Methodology,
+    fetch_options: FetchOptions,
+    *,
+    on_system_done: ProgressCallback | None = None,
+    socket_factory: SocketFactory | None = None,
+    fetcher: FetcherFactory | None = None,
+) -> AuditResult:
+    """Finish the unfinished run `run_id` under its own id, and return what was done.
+
+    The caller has checked that `catalogue`, `systems` and `methodology` are the ones the run
+    was started with (catalogue and methodology sha256, recorded options). Systems whose
+    findings are all stored are left as they are; the others are audited again, with every
+    stored exchange used instead of a fetch (only what is missing goes on the wire) and
+    follow-up requests computed again. Writes replace, so nothing is duplicated.
+    """
+    # a run stored before tokens were kept draws one now (its baselines are fetched again)
+    token = store.baseline_token(run_id) or secrets.token_hex(8)
+    left = systems_left(systems, methodology, store.probes_found(run_id))
+    reuse = StoredEvidence(
+        store.reusable_request_keys(run_id), lambda keys: store.exchanges_for(run_id, keys)
+    )
+    store.resume_run(run_id, catalogue, baseline_token=token)  # marked running from here
+    audit = _Audit(store, run_id, left, methodology, on_system_done, token=token, reuse=reuse)
+    _audit_to_the_end(store, run_id, audit, _fetcher(fetch_options, socket_factory, fetcher))
+    return dataclasses.replace(
+        audit.result(store.run_info(run_id)), systems_done_before=len(systems) - len(left)
+    )
+
+
+def systems_left(
+    systems: Sequence[System], methodology: Methodology, probes_found: Mapping[str, frozenset[str]]
+) -> list[System]:
+    """The systems whose findings are not all stored. Every probe is planned for every
+    system (plan.py), so a system is done only when each probe has a finding for it. A store
+    writes one system's findings together, so a partial system is rare; one is audited
+    again whole (its findings replace the partial ones)."""
+    probe_ids = {probe.id for probe in methodology.probes}
+    return [
+        system for system in systems if not probe_ids <= probes_found.get(system.id, frozenset())
+    ]
+
+
+def _fetcher(
+    fetch_options: FetchOptions,
+    socket_factory: SocketFactory | None,
+    fetcher: FetcherFactory | None,
+) -> tuple[FetcherFactory, int]:
+    """The factory of the run's Fetcher (an HttpEngine unless one is given), and the
+    concurrency that sizes the window of systems in flight."""
+    if fetcher is None:
+
+        def fetcher() -> AbstractAsyncContextManager[Fetcher]:
+            return HttpEngine(fetch_options, socket_factory=socket_factory)
+
+    return fetcher, fetch_options.concurrency
+
+
+def _audit_to_the_end(
+    store: EvidenceSink, run_id: int, audit: _Audit, fetcher: tuple[FetcherFactory, int]
+) -> None:
+    """Run the audit and mark the run: complete, or interrupted however it stopped."""
     try:
         with _collector_tuned():
-            asyncio.run(audit.run(fetcher, fetch_options.concurrency))
+            asyncio.run(audit.run(*fetcher))
     except BaseException as stop:
         # Whatever ends the run early (a signal, a storage failure, a bug of ours): what
         # was gathered is written and the run is marked, never left `running`.
         if isinstance(stop, Interrupted):
-            stop.run_id = run.id
+            stop.run_id = run_id
         with stop_signals_deferred(raise_after=False):  # a second Ctrl-C waits for the mark
-            store.finish_run(run.id, status="interrupted")
+            store.finish_run(run_id, status="interrupted")
         raise
     with stop_signals_deferred():
-        store.finish_run(run.id, status="complete")
-    return AuditResult(
-        run=store.run_info(run.id),
-        systems=len(systems),
-        findings=audit.findings_written,
-        requests=audit.distinct_requests,
-        requests_sent=audit.requests_sent,
-    )
+        store.finish_run(run_id, status="complete")
 
 
 def interleave_by_origin(systems: Sequence[System]) -> list[System]:
@@ -217,18 +312,32 @@ class _Audit:
         systems: Sequence[System],
         methodology: Methodology,
         on_system_done: ProgressCallback | None,
+        *,
+        token: str,
+        reuse: StoredEvidence = NOTHING_STORED,
     ) -> None:
         self._store = store
         self._run_id = run_id
         self._systems = systems
         self._methodology = methodology
         self._on_system_done = on_system_done
-        # One token per run: every system on an origin shares one baseline request.
-        self._token = secrets.token_hex(8)
+        self._token = token
+        self._reuse = reuse
         self._stored_keys: set[str] = set()
+        self._reused_keys: set[str] = set()
         self.findings_written = 0
         self.distinct_requests = 0
         self.requests_sent = 0
+
+    def result(self, run: RunInfo) -> AuditResult:
+        return AuditResult(
+            run=run,
+            systems=len(self._systems),
+            findings=self.findings_written,
+            requests=self.distinct_requests,
+            requests_sent=self.requests_sent,
+            exchanges_reused=len(self._reused_keys),
+        )
 
     def plans_for(self, system: System) -> list[ProbePlan]:
         """Plans are cheap and pure: made again when needed rather than kept for the run."""
@@ -250,7 +359,8 @@ class _Audit:
             keys: set[str] = set()
             for system in self._systems:
                 requests = distinct_requests(self.plans_for(system))
-                engine.expect(requests)  # each system asks for each of its requests once
+                # each system asks for each of its requests once, unless a resume has it
+                engine.expect([r for r in requests if r.key not in self._reuse.keys])
                 keys.update(r.key for r in requests)
             self.distinct_requests = len(keys)
             del keys
@@ -295,31 +405,42 @@ class _Audit:
         # `place` orders this system's requests against other systems' when they queue for
         # a slot: systems started first finish first, follow-ups and redirect hops included.
         plans = self.plans_for(system)
-        fetched = await asyncio.gather(
-            *(engine.fetch(r, priority=place) for r in distinct_requests(plans))
-        )
-        exchanges: dict[str, Exchange] = {}
-        for exchange in fetched:
-            self._keep_exchange(exchange)
-            exchanges[exchange.request.key] = exchange
+        exchanges = await self._exchanges_for(engine, distinct_requests(plans), place)
         now = datetime.now(UTC)
         # Two-stage probes (a docs page linking its spec or calendar): one more round.
         # Follow-ups are not declared to the engine, so it keeps them for the run: a link
         # shared by many systems (a vendor's docs) is still fetched only once.
         follow_ups = follow_up_requests(plans, exchanges, now=now)
-        for exchange in await asyncio.gather(
-            *(engine.fetch(r, priority=place) for r in follow_ups)
-        ):
-            self._keep_exchange(exchange)
-            exchanges[exchange.request.key] = exchange
+        exchanges.update(await self._exchanges_for(engine, follow_ups, place))
         findings = [evaluate(plan, exchanges, now=now) for plan in plans]
         # the catalogue's attestations, scored by the rubric beside what was observed
         findings += attestation_findings(system, self._methodology.rubric, findings)
-        for finding in findings:
-            self._store.add_finding(self._run_id, finding)
+        self._store.add_findings(self._run_id, findings)  # together: all or none stored
         self.findings_written += len(findings)
         if self._on_system_done is not None:
             self._on_system_done(system, findings)
+
+    async def _exchanges_for(
+        self, engine: Fetcher, requests: Sequence[FetchRequest], place: int
+    ) -> dict[str, Exchange]:
+        """Each request's exchange: the one stored before a resume, else fetched (once
+        per run, by the engine) and stored."""
+        wanted = [r.key for r in requests if r.key in self._reuse.keys]
+        exchanges = dict(self._reuse.load(wanted)) if wanted else {}
+        self._reused_keys.update(exchanges)
+
+        async def fetched(request: FetchRequest) -> Exchange:
+            # Kept as it arrives, not when the system's last request has: a run stopped
+            # while one request hangs keeps the others, and a resume does not fetch them.
+            exchange = await engine.fetch(request, priority=place)
+            self._keep_exchange(exchange)
+            return exchange
+
+        for exchange in await asyncio.gather(
+            *(fetched(r) for r in requests if r.key not in exchanges)
+        ):
+            exchanges[exchange.request.key] = exchange
+        return exchanges
 
     def _keep_exchange(self, exchange: Exchange) -> None:
         """Store each distinct exchange once, whichever system got it first."""

@@ -247,10 +247,10 @@ def test_a_host_that_never_answers_costs_a_bounded_share_of_the_run(
 def test_a_store_error_stops_the_run_as_itself(
     hosts: list[LoopbackSite], methodology: Methodology, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: Store, run_id: int, finding: Finding) -> None:
+    def broken(self: Store, run_id: int, findings: Sequence[Finding]) -> None:
         raise StoreError("database is locked")
 
-    monkeypatch.setattr(Store, "add_finding", broken)
+    monkeypatch.setattr(Store, "add_findings", broken)
     store = Store.open(":memory:")
     systems = systems_on([hosts[0].origin], 5)
     with pytest.raises(StoreError, match="database is locked"):
@@ -356,8 +356,8 @@ class ListSink:
     def add_exchange(self, run_id: int, exchange: Exchange) -> None:
         self.exchanges.append(exchange)
 
-    def add_finding(self, run_id: int, finding: Finding) -> None:
-        self.findings.append(finding)
+    def add_findings(self, run_id: int, findings: Sequence[Finding]) -> None:
+        self.findings.extend(findings)
 
     def finish_run(self, run_id: int, status: str = "complete") -> None:
         self.status = status

@@ -308,6 +308,7 @@ def test_a_database_at_0001_is_upgraded_on_open(db_path: Path) -> None:
             "0004_finding_sign_in",
             "0005_finding_excerpt",
             "0006_system_research",
+            "0007_run_resume",
             "0008_browsing_views",
         ]
         assert store.run_info(1).rubric_version == "2026.11-skeleton"
@@ -349,6 +350,7 @@ def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
         ("0004_finding_sign_in",),
         ("0005_finding_excerpt",),
         ("0006_system_research",),
+        ("0007_run_resume",),
         ("0008_browsing_views",),
     ]
     assert {"runs", "systems", "exchanges", "bodies", "findings"} <= tables

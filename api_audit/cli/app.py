@@ -40,7 +40,7 @@ app = typer.Typer(
 )
 
 app.command()(catalogue_commands.validate)
-app.command()(audit_commands.run)
+app.command(context_settings=audit_commands.RUN_CONTEXT)(audit_commands.run)
 app.command()(results_commands.scorecard)
 app.command()(evidence_commands.explain)
 app.command()(evidence_commands.history)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
@@ -23,15 +23,31 @@ from api_audit.cli.common import (
     stderr_console,
 )
 from api_audit.cli.options import RunOptions
+from api_audit.errors import UsageError
+from api_audit.text import escape_controls
 
 if TYPE_CHECKING:
-    from api_audit.audit import AuditResult
-    from api_audit.models import Catalogue, Methodology, System
+    from collections.abc import Callable
+
+    from api_audit.audit import AuditResult, ProgressCallback
+    from api_audit.models import Catalogue, Methodology, RunInfo, System
     from api_audit.net import FetchOptions
     from api_audit.store import Store
 
 
 def run(
+    ctx: typer.Context,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the newest unfinished run (interrupted or killed), or run "
+            "RUN_ID with `--resume RUN_ID`, under its own id and with the catalogue, probes "
+            "and options it was started with: fetch only what is missing, then mark it "
+            "complete. Only --db, --format, --catalogue (where the run's catalogue is now) "
+            "and --probes go with it; refused if the catalogue or probe set changed.",
+        ),
+    ] = False,
     catalogue: CatalogueOption = Path("vendors.yaml"),
     db: DbOption = None,
     allow_private: Annotated[
@@ -111,6 +127,21 @@ def run(
     probes: ProbesOption = None,
 ) -> None:
     """Audit the catalogue's systems, store every observation, print the scorecard."""
+    # `--resume [RUN_ID]`: an option with an optional value, which Typer has no form for,
+    # so the id comes as the command's one extra argument (`RUN_CONTEXT` allows it).
+    run_id = _run_id_to_resume(ctx.args, resume=resume)
+    if resume:
+        from api_audit.cli.resuming import KEPT_WITH_RESUME, refuse_new_options
+
+        given = [
+            param.opts[0] if param.opts else str(param.name)
+            for param in ctx.command.params
+            if param.name not in KEPT_WITH_RESUME and _given(ctx, str(param.name))
+        ]
+        refuse_new_options(given)
+        explicit = catalogue if _given(ctx, "catalogue") else None
+        _resume(run_id, explicit, db, output, probes)
+        return
     from api_audit.catalogue import load_catalogue, select_systems
     from api_audit.catalogue.probe_ids import probe_ids_in
     from api_audit.cli.results_commands import print_run
@@ -148,6 +179,104 @@ def run(
         print_run(store, result.run.id, output, methodology.rubric)
 
 
+# How `run` is registered (cli/app.py): one extra argument, the RUN_ID of `--resume`.
+RUN_CONTEXT: Final = {"allow_extra_args": True}
+
+
+def _run_id_to_resume(extra: list[str], *, resume: bool) -> int | None:
+    if not extra:
+        return None
+    if not resume:
+        raise UsageError(
+            f"unexpected argument {escape_controls(extra[0], one_line=True)!r}: a run id "
+            "goes with --resume (api-audit run --resume RUN_ID)"
+        )
+    if len(extra) > 1 or not extra[0].isdigit():
+        shown = escape_controls(" ".join(extra), one_line=True)
+        raise UsageError(f"--resume takes one run id (a number), not {shown!r}")
+    return int(extra[0])
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option `name` was given (on the command line), not left at its default."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
+
+
+def _resume(
+    run_id: int | None,
+    catalogue: Path | None,
+    db: str | None,
+    output: OutputFormat,
+    probes: Path | None,
+) -> None:
+    """`run --resume`: continue an unfinished run as it began (cli/resuming.py checks it)."""
+    from api_audit import __version__
+    from api_audit.audit import resume_audit, systems_left
+    from api_audit.catalogue import parse_catalogue, select_systems
+    from api_audit.catalogue.probe_ids import probe_ids_in
+    from api_audit.cli.results_commands import print_run
+    from api_audit.cli.resuming import (
+        catalogue_bytes,
+        check_same_methodology,
+        check_same_tool,
+        run_to_resume,
+    )
+    from api_audit.methodology import load_methodology
+    from api_audit.store import Store
+
+    path = db_path(db)
+    if not Path(path).exists():
+        raise UsageError(f"nothing to resume: no database at {path}")
+    with Store.open(path) as store:
+        run = run_to_resume(store, run_id, path)
+        check_same_tool(run, __version__)
+        source = catalogue or Path(run.catalogue_source)
+        raw = catalogue_bytes(run, source)
+        methodology = load_methodology(probes)
+        check_same_methodology(run, methodology, probes)
+        loaded = parse_catalogue(raw, str(source), probe_ids_in(probes) if probes else None)
+        options = RunOptions.from_recorded(run.options)
+        selected = select_systems(
+            loaded,
+            vendors=options.vendors,
+            systems=options.systems,
+            service_areas=options.service_areas,
+            council=options.council,
+        )
+        left = systems_left(selected, methodology, store.probes_found(run.id))
+        _say_resuming(run, len(selected), len(left))
+
+        def audit(on_system_done: ProgressCallback) -> AuditResult:
+            return resume_audit(
+                store,
+                run.id,
+                loaded,
+                selected,
+                methodology,
+                options.fetch_options(),
+                on_system_done=on_system_done,
+            )
+
+        _with_progress(len(left), audit)
+        print_run(store, run.id, output, methodology.rubric)
+
+
+def _say_resuming(run: RunInfo, total: int, left: int) -> None:
+    how = "interrupted" if run.status == "interrupted" else "no recorded end: killed"
+    stderr_console().print(
+        f"resuming run {run.id} ({how}; started {escape_controls(run.started_at)}): "
+        f"{total - left} of {total} systems already audited, {left} to go",
+        markup=False,
+    )
+    if run.status == "running":
+        stderr_console().print(
+            f"note: run {run.id} was never marked finished; if it is still running in "
+            "another process, stop that one first",
+            markup=False,
+        )
+
+
 def _audit_with_progress(
     store: Store,
     catalogue: Catalogue,
@@ -156,10 +285,26 @@ def _audit_with_progress(
     fetch_options: FetchOptions,
     options: dict[str, object],
 ) -> AuditResult:
-    """Run the audit, showing progress on stderr (a bar on a terminal, a summary otherwise)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
+    """Run a new audit, showing progress on stderr."""
     from api_audit.audit import run_audit
+
+    def audit(on_system_done: ProgressCallback) -> AuditResult:
+        return run_audit(
+            store,
+            catalogue,
+            systems,
+            methodology,
+            fetch_options,
+            options=options,
+            on_system_done=on_system_done,
+        )
+
+    return _with_progress(len(systems), audit)
+
+
+def _with_progress(total: int, audit: Callable[[ProgressCallback], AuditResult]) -> AuditResult:
+    """Run `audit`, showing progress on stderr (a bar on a terminal, a summary otherwise)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     err = stderr_console()
     started = time.monotonic()
@@ -172,23 +317,18 @@ def _audit_with_progress(
         transient=True,
         disable=not err.is_terminal,
     ) as progress:
-        task = progress.add_task("auditing", total=len(systems))
+        task = progress.add_task("auditing", total=total)
 
         def system_done(system: System, findings: object) -> None:
             progress.advance(task)
 
-        result = run_audit(
-            store,
-            catalogue,
-            systems,
-            methodology,
-            fetch_options,
-            options=options,
-            on_system_done=system_done,
-        )
+        result = audit(system_done)
+    reused = (
+        f"; {result.exchanges_reused} stored exchanges reused" if result.exchanges_reused else ""
+    )
     err.print(
         f"audited {result.systems} systems: {result.findings} findings from "
-        f"{result.requests} distinct requests ({result.requests_sent} sent) in "
+        f"{result.requests} distinct requests ({result.requests_sent} sent{reused}) in "
         f"{time.monotonic() - started:.1f} s · run {result.run.id}",
         markup=False,
     )

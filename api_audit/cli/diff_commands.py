@@ -146,7 +146,7 @@ def _rejudged(store: Store, before: Scorecard, methodology: Methodology) -> Scor
     from api_audit.scoring import score_grouped
 
     run = before.run
-    token = baseline_token(store.request_keys(run.id))
+    token = store.baseline_token(run.id) or baseline_token(store.request_keys(run.id))
     reached = {row.system_id for row in before.systems if row.audited}
     systems = [s for s in store.systems(run.id) if s.id in reached]
     groups = (

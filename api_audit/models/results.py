@@ -87,6 +87,9 @@ class RunInfo:
     catalogue_source: str
     status: str  # running | complete | interrupted
     options: Mapping[str, object] = field(default_factory=dict)
+    # When `run --resume` took the run up again (ISO times, oldest first); empty when the
+    # run was gathered in one sitting.
+    resumed_at: tuple[str, ...] = ()
 
     @property
     def methodology_version(self) -> str:

@@ -129,11 +129,13 @@ class Store:
         methodology: Methodology,
         tool_version: str,
         options: Mapping[str, object],
+        baseline_token: str | None = None,
     ) -> RunInfo:
         """Record a new run as `running` and return it.
 
         From here on, every value the catalogue holds as a secret (redact.py, rule 3) is
         redacted from what this store writes, wherever a server echoes it.
+        `baseline_token` (the run's random soft-200 path, plan.py) is kept for a resume.
         """
         self._redactor = Redactor(catalogue_secrets(catalogue))
         row = {
@@ -146,10 +148,33 @@ class Store:
             "catalogue_sha256": catalogue.sha256,
             "catalogue_source": self._redactor.text(catalogue.source),
             "options": dumps(redact_options(options, self._redactor)),
+            "baseline_token": baseline_token,
         }
         row = storable(row)  # a catalogue path can carry undecodable (surrogate) bytes
         table = self._guard(lambda: self._db.table("runs").insert(row, alter=False))
         return self.run_info(_require(table.last_rowid))
+
+    def resume_run(
+        self, run_id: int, catalogue: Catalogue, baseline_token: str | None = None
+    ) -> RunInfo:
+        """Mark an unfinished run `running` again, to be finished under its own id.
+
+        `catalogue` is the one the run was started with (the caller checked its hash): its
+        secrets are redacted from what is written, as by `start_run`. The time is added to
+        the run's `resumed_at`, so its evidence says it was gathered in more than one
+        sitting. The run's baseline token is kept; `baseline_token` is recorded only for a
+        run stored before tokens were. A complete run is refused: its findings are final.
+        """
+        run = self.run_info(run_id)
+        if run.status == "complete":
+            raise StoreError(f"run {run_id} is complete; there is nothing to resume")
+        self._redactor = Redactor(catalogue_secrets(catalogue))
+        self._write(
+            "UPDATE runs SET status = 'running', finished_at = NULL, resumed_at = ?,"
+            " baseline_token = coalesce(baseline_token, ?) WHERE id = ?",
+            [dumps([*run.resumed_at, now()]), baseline_token, run_id],
+        )
+        return self.run_info(run_id)
 
     def save_systems(self, run_id: int, systems: Sequence[System]) -> None:
         """Record the catalogue as this run saw it (written at once, replacing).
@@ -219,27 +244,34 @@ class Store:
 
     def add_finding(self, run_id: int, finding: Finding) -> None:
         """Buffer one finding; a later one for the same system and probe replaces it."""
-        redactor = self._redactor
-        self._findings.append(
-            {
-                "run_id": run_id,
-                "system_id": finding.system_id,
-                "probe_id": finding.probe_id,
-                "criterion": finding.criterion,
-                "weight": finding.weight,
-                "credit": finding.credit,
-                "outcome": finding.outcome,
-                "message": redactor.text(finding.message),
-                "evidence": dumps([redactor.request_key(k) for k in finding.evidence]),
-                "observed": int(finding.observed),
-                "basis": finding.basis,
-                "source": redactor.url(finding.source) if finding.source else None,
-                "seen": finding.seen,
-                "sign_in": finding.sign_in,
-                "excerpt": redactor.text(finding.excerpt) if finding.excerpt else None,
-            }
-        )
+        self.add_findings(run_id, [finding])
+
+    def add_findings(self, run_id: int, findings: Sequence[Finding]) -> None:
+        """Buffer findings that stand together (one system's), written in one transaction:
+        a run killed at any moment holds all of a system's findings or none of them, so
+        `run --resume` can tell the systems it must audit again (issue 12)."""
+        self._findings.extend(self._finding_row(run_id, finding) for finding in findings)
         self._maybe_flush()
+
+    def _finding_row(self, run_id: int, finding: Finding) -> dict[str, object]:
+        redactor = self._redactor
+        return {
+            "run_id": run_id,
+            "system_id": finding.system_id,
+            "probe_id": finding.probe_id,
+            "criterion": finding.criterion,
+            "weight": finding.weight,
+            "credit": finding.credit,
+            "outcome": finding.outcome,
+            "message": redactor.text(finding.message),
+            "evidence": dumps([redactor.request_key(k) for k in finding.evidence]),
+            "observed": int(finding.observed),
+            "basis": finding.basis,
+            "source": redactor.url(finding.source) if finding.source else None,
+            "seen": finding.seen,
+            "sign_in": finding.sign_in,
+            "excerpt": redactor.text(finding.excerpt) if finding.excerpt else None,
+        }
 
     def flush(self) -> None:
         """Write everything buffered in one transaction."""
@@ -457,9 +489,44 @@ class Store:
         )
         return [str(row["request_key"]) for row in rows]
 
+    # -- reading for a resume (run --resume, issue 12) ----------------------------------
+
+    def newest_unfinished_run_id(self) -> int | None:
+        """The newest run that is not complete: interrupted, or `running` with no end
+        (killed, or still running in another process)."""
+        (row,) = self._read("SELECT max(id) AS id FROM runs WHERE status != 'complete'")
+        return None if row["id"] is None else int(row["id"])
+
+    def baseline_token(self, run_id: int) -> str | None:
+        """The run's soft-200 baseline token; None for a run stored before it was kept."""
+        rows = self._read("SELECT baseline_token FROM runs WHERE id = ?", [run_id])
+        if not rows:
+            raise self._no_run(run_id)
+        token = rows[0]["baseline_token"]
+        return token if isinstance(token, str) else None
+
+    def probes_found(self, run_id: int) -> dict[str, frozenset[str]]:
+        """Each system's probes that have a finding in the run."""
+        rows = self._read("SELECT system_id, probe_id FROM findings WHERE run_id = ?", [run_id])
+        found: dict[str, set[str]] = {}
+        for row in rows:
+            found.setdefault(row["system_id"], set()).add(row["probe_id"])
+        return {system_id: frozenset(probes) for system_id, probes in found.items()}
+
+    def reusable_request_keys(self, run_id: int) -> frozenset[str]:
+        """The request keys of the run's exchanges that can stand in for a fetch: stored
+        with their whole body (one cut at BODY_CAP would be judged on less than was read)."""
+        rows = self._read(
+            "SELECT e.request_key FROM exchanges e LEFT JOIN bodies b ON b.sha256 = e.body_sha256"
+            " WHERE e.run_id = ? AND (e.body_sha256 IS NULL OR b.truncated = 0)",
+            [run_id],
+        )
+        return frozenset(row["request_key"] for row in rows)
+
     def exchanges_for(self, run_id: int, keys: Iterable[str]) -> dict[str, Exchange]:
         """The run's exchanges for these request keys, bodies joined back (keys the run has
-        no exchange for are left out): one system's evidence, read when it is judged again."""
+        no exchange for are left out): one system's evidence, read when it is judged again
+        (diff) or reused instead of a fetch (run --resume)."""
         wanted = list(dict.fromkeys(keys))
         found: dict[str, Exchange] = {}
         for start in range(0, len(wanted), 500):  # under SQLite's bound-parameter limit

@@ -191,6 +191,20 @@ def _m0006_system_research(db: Database) -> None:
     db.execute("ALTER TABLE systems ADD COLUMN research TEXT")
 
 
+@_migration("0007_run_resume")
+def _m0007_run_resume(db: Database) -> None:
+    # `run --resume` (issue 12) finishes an unfinished run under its own id. It needs the
+    # run's soft-200 baseline token (plan.py), so a resumed system asks for the same random
+    # path as the systems audited before the stop and the stored exchange is reused, not
+    # fetched again; NULL for runs stored before (a resume then draws a new token). Each
+    # resume is noted (a JSON list of times), so a run's evidence says it was gathered in
+    # more than one sitting. Duplicates were already impossible at the database level:
+    # findings' primary key (run_id, system_id, probe_id) and the unique index
+    # idx_exchanges_run_request (run_id, request_key) of 0001.
+    db.execute("ALTER TABLE runs ADD COLUMN baseline_token TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN resumed_at TEXT NOT NULL DEFAULT '[]'")
+
+
 @_migration("0008_browsing_views")
 def _m0008_browsing_views(db: Database) -> None:
     # Views for browsing the database in Datasette (issue 12 item 6; DESIGN.md §6).

@@ -171,6 +171,7 @@ def run_from_row(row: Mapping[str, Any]) -> RunInfo:
         catalogue_source=cells.text(row, "catalogue_source"),
         status=cells.one_of(row, "status", RUN_STATUSES),
         options=cells.json_object(row, "options"),
+        resumed_at=cells.json_strings(row, "resumed_at"),
     )
 
 

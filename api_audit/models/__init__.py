@@ -4,7 +4,8 @@ catalogue -> plan -> net -> evaluate -> store -> scoring -> report: each stage t
 types and returns new ones. Mappings inside frozen dataclasses are treated as read-only by
 convention (they are built once by the loaders and never changed). One module per section:
 `vocabulary` (the closed words), `catalogue`, `methodology`, `evidence` (what the network
-gave) and `results` (findings, scores, runs); every name is re-exported here.
+gave), `results` (findings, scores, runs) and `contracts` (open procurement notices); every
+name is re-exported here.
 """
 
 from api_audit.models.catalogue import (
@@ -18,6 +19,7 @@ from api_audit.models.catalogue import (
     System,
     Vendor,
 )
+from api_audit.models.contracts import Contract, ContractMatch, Organisation
 from api_audit.models.evidence import (
     EXCHANGE_ERROR_WORDS,
     EXCHANGE_ERRORS,
@@ -106,6 +108,8 @@ __all__ = [
     "AttestationRule",
     "Basis",
     "Catalogue",
+    "Contract",
+    "ContractMatch",
     "Council",
     "Criterion",
     "CriterionScore",
@@ -129,6 +133,7 @@ __all__ = [
     "LadderOp",
     "Methodology",
     "ObservedBy",
+    "Organisation",
     "Outcome",
     "Probe",
     "ProbeExample",

@@ -12,6 +12,7 @@ is a mapping like a row, and a bad one is reported as the list's cell, entry by 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
@@ -34,6 +35,14 @@ def text(row: Row, column: str) -> str:
     if not isinstance(value, str):
         raise BadCell(column, f"should be text, not {_kind(value)}")
     return value
+
+
+def date(row: Row, column: str) -> dt.date:
+    """A date stored as YYYY-MM-DD text."""
+    try:
+        return dt.date.fromisoformat(text(row, column))
+    except ValueError:
+        raise BadCell(column, "should be a date, YYYY-MM-DD") from None
 
 
 def optional_text(row: Row, column: str) -> str | None:

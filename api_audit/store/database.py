@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from api_audit.errors import StoreError
 from api_audit.models import (
     Catalogue,
+    Contract,
     EvidenceRef,
     Exchange,
     ExchangeDetail,
@@ -35,6 +36,7 @@ from api_audit.redact import (
     redact_options,
 )
 from api_audit.store import cells
+from api_audit.store.contracts import UPSERT_CONTRACT, contract_from_row, contract_row
 from api_audit.store.opening import BUSY_TIMEOUT_MS, check_file, check_ours, enable_wal, migrate
 from api_audit.store.rows import (
     DETAIL_COLUMNS,
@@ -542,6 +544,50 @@ class Store:
                     "exchanges", f"exchange {row['id']}", exchange_from_row, row
                 )
         return found
+
+    # -- contracts (issue 13) ------------------------------------------------------------
+
+    def add_contracts(self, contracts: Iterable[Contract]) -> int:
+        """Store contracts at once, each replacing its ocid's stored release only when it is
+        newer (store/contracts.py); returns how many rows were written or replaced."""
+        when = now()
+        rows = [contract_row(c, self._redactor, when) for c in contracts]
+        if not rows:
+            return 0
+        before = self._db.conn.total_changes
+
+        def write() -> None:
+            with self._db.atomic():
+                try:
+                    self._db.conn.executemany(UPSERT_CONTRACT, rows)
+                except UnicodeEncodeError:  # a lone surrogate in a notice: write it cleaned
+                    self._db.conn.executemany(UPSERT_CONTRACT, [storable(r) for r in rows])
+
+        self._guard(write)
+        return int(self._db.conn.total_changes - before)
+
+    def contracts(self, *, ending_after: str | None = None) -> Iterator[Contract]:
+        """Every stored contract (or those ending on or after an ISO date), by end date
+        then ocid, read in pages so a year of notices is read in flat memory."""
+        where, params = ("WHERE end_date >= ?", [ending_after]) if ending_after else ("", [])
+        last: tuple[str, str] | None = None
+        while True:
+            page_where = where
+            page_params: list[object] = list(params)
+            if last is not None:
+                joiner = " AND " if where else "WHERE "
+                page_where += joiner + "(coalesce(end_date, ''), ocid) > (?, ?)"
+                page_params += [last[0], last[1]]
+            rows = self._read(
+                f"SELECT * FROM contracts {page_where}"  # noqa: S608 - fixed clauses, bound values
+                " ORDER BY coalesce(end_date, ''), ocid LIMIT 500",
+                page_params,
+            )
+            for row in rows:
+                yield self._mapped("contracts", f"contract {row['ocid']!r}", contract_from_row, row)
+            if len(rows) < 500:
+                return
+            last = (rows[-1]["end_date"] or "", rows[-1]["ocid"])
 
     # -- internals -----------------------------------------------------------------------
 

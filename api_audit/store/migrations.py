@@ -268,3 +268,37 @@ _VIEWS_0008 = (
     JOIN exchanges e ON e.run_id = f.run_id AND e.request_key = k.value
     """,
 )
+
+
+@_migration("0009_contracts")
+def _m0009_contracts(db: Database) -> None:
+    # Contracts imported from open procurement data (issue 13): one row per ocid, holding
+    # its newest release as published (a newer release replaces an older one; see
+    # store/contracts.py). Not tied to a run: a contract is a fact about the market, and
+    # matching it to councils, vendors and systems is done when it is read, against the
+    # catalogue of the day, so a better catalogue improves every import already made.
+    db.execute(
+        """
+        CREATE TABLE contracts (
+            ocid TEXT PRIMARY KEY,
+            release_id TEXT NOT NULL,
+            release_date TEXT NOT NULL,
+            buyer TEXT NOT NULL,              -- JSON: {name, id, identifiers: [[scheme, id]]}
+            suppliers TEXT NOT NULL DEFAULT '[]',   -- JSON list of the same
+            title TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            value REAL,
+            currency TEXT,
+            start_date TEXT,
+            end_date TEXT,
+            period_from TEXT CHECK (period_from IS NULL
+                OR period_from IN ('award', 'contract', 'tender')),
+            cpv TEXT NOT NULL DEFAULT '[]',   -- JSON list of 8-digit codes
+            notice_url TEXT,
+            source TEXT NOT NULL DEFAULT '',
+            flags TEXT NOT NULL DEFAULT '[]', -- JSON list of data-quality flags
+            imported_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_contracts_end ON contracts (end_date)")

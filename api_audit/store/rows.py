@@ -64,7 +64,7 @@ def _attestation(row: Mapping[str, Any]) -> Attestation:
         claim=cells.text(row, "claim"),
         value=value,
         source=cells.text(row, "source"),
-        seen=_date(row, "seen"),
+        seen=cells.date(row, "seen"),
         quote=cells.optional_text(row, "quote"),
         note=cells.optional_text(row, "note"),
     )
@@ -88,13 +88,13 @@ def _reply(row: Mapping[str, Any]) -> Reply:
     # A run stored before replies had a status (methodology 2026.11 and earlier) holds
     # none: read as "open", which never changes a score, so rescoring it gives what it did.
     return Reply(
-        date=_date(row, "date"),
+        date=cells.date(row, "date"),
         text=cells.text(row, "text"),
         about=cells.optional_text(row, "about"),
         source=cells.optional_text(row, "source"),
         status=cells.optional_one_of(row, "status", REPLY_STATUSES) or "open",
         reason=cells.optional_one_of(row, "reason", REPLY_REASONS),
-        decided=_date(row, "decided") if row.get("decided") is not None else None,
+        decided=cells.date(row, "decided") if row.get("decided") is not None else None,
         decided_by=cells.optional_text(row, "decided_by"),
         decision_note=cells.optional_text(row, "decision_note"),
     )
@@ -123,7 +123,7 @@ def _research(row: Mapping[str, Any]) -> Research | None:
 
 
 def _research_record(stored: Mapping[str, Any]) -> Research:
-    searched = None if stored.get("searched") is None else _date(stored, "searched")
+    searched = None if stored.get("searched") is None else cells.date(stored, "searched")
     return Research(
         state=cells.one_of(stored, "state", RESEARCH_STATES),
         searched=searched,
@@ -150,13 +150,6 @@ def decompress(content: bytes | None, compression: str | None) -> bytes:
         return zlib.decompress(content)
     except (zlib.error, TypeError) as exc:
         raise cells.BadCell("body_sha256", f"names a body that is not zlib data ({exc})") from None
-
-
-def _date(row: Mapping[str, Any], column: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(cells.text(row, column))
-    except ValueError:
-        raise cells.BadCell(column, "should be a date, YYYY-MM-DD") from None
 
 
 def run_from_row(row: Mapping[str, Any]) -> RunInfo:

@@ -10,7 +10,6 @@ file is collected and raised together as one MethodologyError, each located as
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 from collections.abc import Iterable
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -29,6 +28,7 @@ from api_audit.models import (
     Probe,
     Rubric,
 )
+from api_audit.shipped import shipped_probe_directory
 
 RUBRIC_FILE = "rubric.yaml"
 
@@ -69,10 +69,7 @@ def load_methodology(directory: Path | None = None) -> Methodology:
 
 def default_probe_directory() -> Traversable:
     """The shipped probes: package api_audit.probe_data, or probes/ in a source tree."""
-    try:
-        return importlib.resources.files("api_audit.probe_data")
-    except ModuleNotFoundError:  # running from a source tree that was not installed
-        return Path(__file__).resolve().parents[2] / "probes"
+    return shipped_probe_directory()
 
 
 def methodology_sha256(files: Iterable[tuple[str, str, bytes]]) -> str:

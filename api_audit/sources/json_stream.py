@@ -29,9 +29,10 @@ _NEAR_END = 8
 class BrokenJson(ValueError):
     """The stream holds something that is not the JSON expected here."""
 
-    def __init__(self, reason: str, line: int) -> None:
+    def __init__(self, reason: str, line: int, *, incomplete: bool = False) -> None:
         self.reason = reason
         self.line = line
+        self.incomplete = incomplete  # the text ended inside the value: more might finish it
         super().__init__(f"line {line}: {reason}")
 
 
@@ -105,6 +106,21 @@ class JsonStream:
                     return found
             want *= 2  # read geometrically more, so a long value is decoded O(n) times total
 
+    def next_line(self, limit: int) -> str | None:
+        """The rest of the current line (without its newline), not consumed; None when it
+        runs past `limit` characters."""
+        scanned, want = 0, self._chunk
+        while True:
+            at = self._buffer.find("\n", self._pos + scanned)
+            if at >= 0:
+                return self._buffer[self._pos : at] if at - self._pos <= limit else None
+            scanned = len(self._buffer) - self._pos
+            if scanned > limit:
+                return None
+            if not self._fill(want):
+                return self._buffer[self._pos :]
+            want *= 2
+
     def skip_line(self) -> None:
         """Move past the next newline (or to the end), to start again after a broken line."""
         skipped = 0
@@ -151,6 +167,26 @@ class JsonStream:
             return False
         self._buffer += more
         return True
+
+
+def decode_text(text: str, line: int) -> object:
+    """One JSON value that is the whole of `text` (a line of JSON lines); BrokenJson, with
+    `incomplete` set when the text ends inside the value, otherwise."""
+    decoder = json.JSONDecoder()
+    start = len(text) - len(text.lstrip())
+    try:
+        found, end = decoder.raw_decode(text, start)
+    except json.JSONDecodeError as exc:
+        cut = exc.pos >= len(text.rstrip()) - _NEAR_END or exc.msg.startswith("Unterminated")
+        raise BrokenJson(exc.msg, line, incomplete=cut) from None
+    except RecursionError:
+        raise BrokenJson("nested too deeply", line) from None
+    except ValueError as exc:
+        raise BrokenJson(str(exc)[:120], line) from None
+    if text[end:].strip():
+        raise BrokenJson("more after the value on the same line", line, incomplete=True)
+    _check_depth(found, line)
+    return found
 
 
 def _check_depth(value: object, line: int) -> None:

@@ -295,7 +295,7 @@ def test_the_command_prints_one_summary_line(
     [
         (lambda p: None, "No such file or directory"),
         (lambda p: p.mkdir(), "it is a directory"),
-        (lambda p: os.mkfifo(p), "it is a FIFO"),
+        (os.mkfifo, "it is a FIFO"),
     ],
 )
 def test_a_file_that_cannot_be_read_exits_2_in_one_line_before_importing(

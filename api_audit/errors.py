@@ -66,6 +66,10 @@ class UsageError(AuditError):
     """The command line asks for something that cannot be done."""
 
 
+class ImportStopped(AuditError):
+    """An import from a procurement API stopped before its end; what it stored is kept."""
+
+
 class Interrupted(BaseException):
     """SIGINT or SIGTERM arrived: stop, keep what is stored, exit 128 + the signal number.
 

@@ -311,6 +311,7 @@ def test_a_database_at_0001_is_upgraded_on_open(db_path: Path) -> None:
             "0007_run_resume",
             "0008_browsing_views",
             "0009_contracts",
+            "0010_import_cursors",
         ]
         assert store.run_info(1).rubric_version == "2026.11-skeleton"
         (old,) = store.findings(1)
@@ -354,6 +355,7 @@ def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
         ("0007_run_resume",),
         ("0008_browsing_views",),
         ("0009_contracts",),
+        ("0010_import_cursors",),
     ]
     assert {"runs", "systems", "exchanges", "bodies", "findings"} <= tables
 

@@ -20,6 +20,7 @@ from api_audit.cli import (
     catalogue_commands,
     diff_commands,
     evidence_commands,
+    import_commands,
     probes_commands,
     results_commands,
 )
@@ -62,6 +63,20 @@ app.add_typer(probes_app, name="probes")
 
 probes_app.command("list")(probes_commands.probes_list)
 probes_app.command("show")(probes_commands.probes_show)
+
+import_app = typer.Typer(
+    name="import",
+    help="Bring in contracts from open procurement data (OCDS): files, Contracts Finder, "
+    "Find a Tender.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+app.add_typer(import_app, name="import")
+
+import_app.command("ocds")(import_commands.import_ocds)
+import_app.command("contracts-finder")(import_commands.import_contracts_finder)
+import_app.command("find-a-tender")(import_commands.import_find_a_tender)
 
 
 def _version_callback(value: bool) -> None:

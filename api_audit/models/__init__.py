@@ -31,6 +31,7 @@ from api_audit.models.evidence import (
     Hop,
     StoredBody,
 )
+from api_audit.models.imports import ImportCursor
 from api_audit.models.methodology import (
     LADDER_OPS,
     Applicability,
@@ -127,6 +128,7 @@ __all__ = [
     "FollowRequest",
     "GradeBand",
     "Hop",
+    "ImportCursor",
     "Instance",
     "LadderCondition",
     "LadderLevel",

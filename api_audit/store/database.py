@@ -24,6 +24,7 @@ from api_audit.models import (
     Exchange,
     ExchangeDetail,
     Finding,
+    ImportCursor,
     Methodology,
     RunInfo,
     StoredBody,
@@ -589,6 +590,36 @@ class Store:
                 return
             last = (rows[-1]["end_date"] or "", rows[-1]["ocid"])
 
+    def import_cursor(self, source: str, since: str) -> ImportCursor | None:
+        """Where the import of `source` from `since` got to, if it was ever started."""
+        rows = self._read(
+            "SELECT * FROM import_cursors WHERE source = ? AND since = ?", [source, since]
+        )
+        if not rows:
+            return None
+        return self._mapped("import_cursors", f"{source!r} since {since}", _cursor, rows[0])
+
+    def save_import_cursor(self, cursor: ImportCursor) -> None:
+        """Keep an import's place (after its page's contracts are stored: a kill between
+        the two reads that page again, which changes nothing)."""
+        when = now()
+        self._write(
+            "INSERT INTO import_cursors (source, since, next_page, pages, releases,"
+            " updated_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, since) DO UPDATE SET next_page = excluded.next_page,"
+            " pages = excluded.pages, releases = excluded.releases,"
+            " updated_at = excluded.updated_at, finished_at = excluded.finished_at",
+            [
+                cursor.source,
+                cursor.since,
+                cursor.next_page,
+                cursor.pages,
+                cursor.releases,
+                when,
+                when if cursor.finished else None,
+            ],
+        )
+
     # -- internals -----------------------------------------------------------------------
 
     def _finding(self, row: Mapping[str, Any]) -> Finding:
@@ -677,6 +708,17 @@ def _body_head(row: Mapping[str, Any], limit: int) -> StoredBody:
         size=int(cells.number(row, "size")),
         stored_size=int(cells.number(row, "stored_size")),
         head=head,
+    )
+
+
+def _cursor(row: Mapping[str, Any]) -> ImportCursor:
+    return ImportCursor(
+        source=cells.text(row, "source"),
+        since=cells.text(row, "since"),
+        next_page=cells.optional_text(row, "next_page"),
+        pages=int(cells.number(row, "pages")),
+        releases=int(cells.number(row, "releases")),
+        finished=row.get("finished_at") is not None,
     )
 
 

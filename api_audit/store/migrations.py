@@ -302,3 +302,26 @@ def _m0009_contracts(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_contracts_end ON contracts (end_date)")
+
+
+@_migration("0010_import_cursors")
+def _m0010_import_cursors(db: Database) -> None:
+    # Where an import from a procurement API got to (issue 13): the next page to ask for,
+    # per service and --since date, written after each page's contracts are stored, so a
+    # killed import continues from there. `next_page` is the path and query of the
+    # service's `links.next` (joined to the base URL of the day, so moving the base URL
+    # keeps the place); NULL once the service said there was no next page.
+    db.execute(
+        """
+        CREATE TABLE import_cursors (
+            source TEXT NOT NULL,
+            since TEXT NOT NULL,
+            next_page TEXT,
+            pages INTEGER NOT NULL DEFAULT 0,
+            releases INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT,
+            PRIMARY KEY (source, since)
+        )
+        """
+    )

@@ -75,7 +75,7 @@ class Matcher:
         vendor_match, chosen = self._vendor(contract, credited, resellers)
         system = self._system(contract, chosen) if chosen else _no_system(vendor_match)
         named = [f.supplier.name for f in found if f.supplier.name.strip()]
-        supplier = next((f.supplier.name for f in credited if f.vendor == chosen), "")
+        supplier = next((f.supplier.name for f in credited if chosen and f.label == chosen.id), "")
         return MatchedContract(
             contract, council, vendor_match, system, supplier or next(iter(named), ""), resellers
         )
@@ -84,7 +84,7 @@ class Matcher:
         self, contract: Contract, credited: list[SupplierMatch], resellers: tuple[str, ...]
     ) -> tuple[ContractMatch, Vendor | None]:
         """One vendor among the suppliers, or none with the reason."""
-        vendors = list(dict.fromkeys(f.vendor for f in credited if f.vendor is not None))
+        vendors = list({f.vendor.id: f.vendor for f in credited if f.vendor is not None}.values())
         if len(vendors) > 1:  # a consortium or lots: the product named decides, if it can
             named = [v for v in vendors if self._systems_named(contract, v)]
             if len(named) == 1:
@@ -92,8 +92,8 @@ class Matcher:
         if len(vendors) != 1:
             note = _no_vendor(contract, vendors, resellers)
             return ContractMatch("vendor", None, "none", 0.0, note), None
-        best = max((f for f in credited if f.vendor == vendors[0]), key=lambda f: f.confidence)
-        others = [f.label for f in credited if f.vendor != vendors[0]]
+        best = max((f for f in credited if f.label == vendors[0].id), key=lambda f: f.confidence)
+        others = [f.label for f in credited if f.label != vendors[0].id]
         notes = (
             _via(resellers, "also supplied via reseller"),
             f"also supplied by {', '.join(quote(o, 80) for o in others)}" if others else "",

@@ -103,7 +103,7 @@ class VendorIndex:
                 tables[2][" ".join(legal_words(name))].append(vendor)
                 tables[3][core_name(name)].append(vendor)
         by_number, by_name, by_normalised, by_core = (
-            {k: tuple(dict.fromkeys(v)) for k, v in t.items() if k} for t in tables
+            {k: tuple({x.id: x for x in v}.values()) for k, v in t.items() if k} for t in tables
         )
         return cls(by_number, by_name, by_normalised, by_core)
 
@@ -122,7 +122,7 @@ class VendorIndex:
             vendors = table.get(key, ()) if key else ()
             if len(vendors) == 1:
                 return self._found(supplier, vendors[0], method, confidence)
-        known = core_name(supplier.name) in KNOWN_RESELLERS
+        known = bool({normalised, core_name(supplier.name)} & KNOWN_RESELLERS)
         return SupplierMatch(supplier, reseller=known, method="known reseller" if known else "none")
 
     @staticmethod

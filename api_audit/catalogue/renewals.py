@@ -92,3 +92,9 @@ def renewal_rows(renewals: Sequence[Renewal]) -> list[dict[str, object]]:
         }
         for r in renewals
     ]
+
+
+def promoted_sources(catalogue: Catalogue) -> frozenset[str]:
+    """Source URLs of the catalogue's instances: a contract whose notice URL is one of them
+    has been promoted into the catalogue already, and is not listed twice."""
+    return frozenset(i.source.strip() for s in catalogue.systems for i in s.instances if i.source)

@@ -502,3 +502,36 @@ def test_hostile_names_never_raise(name: str) -> None:
     for level in (found.council, found.vendor, found.system):
         assert "\x1b" not in level.note
         assert len(level.note) < 1000
+
+
+BRACKETED = parse_catalogue_text(
+    """\
+    schema_version: 1
+    vendors:
+      - id: nec
+        name: NEC Software Solutions (ex-Northgate)
+        systems: []
+      - id: granicus
+        name: Granicus (ex-Firmstep)
+        systems: []
+      - id: liquidlogic
+        name: Liquidlogic (System C)
+        systems: []
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("supplier", "vendor"),
+    [
+        ("NEC Software Solutions UK Limited", "nec"),
+        ("Northgate Public Services (UK) Limited", "nec"),  # the former name
+        ("Firmstep Ltd", "granicus"),
+        ("Granicus UK Ltd", "granicus"),
+        ("Liquidlogic Limited", "liquidlogic"),
+        ("System C Healthcare Ltd", None),  # a parent named in brackets is not the supplier
+    ],
+)
+def test_bracketed_former_names_in_the_catalogue_count(supplier: str, vendor: str | None) -> None:
+    matcher = Matcher.build(BRACKETED, REGISTER)
+    assert matcher.match(_contract(suppliers=(Organisation(supplier),))).vendor.target == vendor

@@ -98,7 +98,7 @@ class VendorIndex:
         for vendor in catalogue.vendors:
             for number in vendor.companies_house:
                 tables[0][company_number(number)].append(vendor)
-            for name in (vendor.name, vendor.id, *vendor.aliases):
+            for name in (vendor.name, vendor.id, *vendor.aliases, *name_forms(vendor.name)):
                 tables[1][name_key(name)].append(vendor)
                 tables[2][" ".join(legal_words(name))].append(vendor)
                 tables[3][core_name(name)].append(vendor)
@@ -128,6 +128,26 @@ class VendorIndex:
     @staticmethod
     def _found(supplier: Organisation, vendor: Vendor, method: str, conf: float) -> SupplierMatch:
         return SupplierMatch(supplier, vendor, method, conf, reseller=vendor.role == "reseller")
+
+
+def name_forms(name: str) -> tuple[str, ...]:
+    """Other names a catalogue name holds: "NEC Software Solutions (ex-Northgate)" ->
+    "NEC Software Solutions" and the former name "Northgate"; "Granicus (ex-Firmstep)" ->
+    "Granicus", "Firmstep". Only former names ("ex", "formerly") are taken from brackets:
+    other bracketed words name a parent or a programme, not the supplier."""
+    found = _BRACKETS.search(name)
+    if found is None:
+        return ()
+    forms = [name[: found.start()].strip()]
+    for part in re.split(r"[,/;]", found.group(1)):
+        former = _FORMER.match(part.strip())
+        if former:
+            forms.append(former.group(1))
+    return tuple(f for f in forms if f)
+
+
+_BRACKETS = re.compile(r"\(([^()]*)\)")
+_FORMER = re.compile(r"^(?:ex|formerly|previously|was)\b[\s-]*(.+)$", re.IGNORECASE)
 
 
 def _numbers(supplier: Organisation) -> tuple[str, ...]:

@@ -45,7 +45,7 @@ def test_the_record_keeps_the_command_lines_names_and_round_trips() -> None:
         "allow_private": True, "concurrency": 7, "per_host": 3, "min_interval": 0.0,
         "deadline": 4.5, "max_host_errors": 9, "host_wait_budget": 12.0,
         "ignore_robots": True, "vendor": ["a", "b"], "system": ["s"],
-        "service_area": ["waste"], "council": "E09000012",
+        "service_area": ["waste"], "council": "E09000012", "with_contracts": False,
     }  # fmt: skip
     assert json.loads(json.dumps(record)) == record
     assert RunOptions.from_recorded(record) == CHANGED

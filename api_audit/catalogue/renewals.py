@@ -1,19 +1,32 @@
-"""Contracts that end soon: council instances ordered by contract end date; pure.
+"""Contracts that end soon: council instances and imported contract notices ordered by
+contract end date; pure.
 
 A council checking its suppliers wants to know, before a renewal, how open each system is;
 this stage picks the instances whose contract ends inside a window and pairs each with the
-system's latest grade when a run has one.
+system's latest grade when a run has one. Imported contracts matched to a council (issue 13)
+are listed beside them, marked `imported` with their notice URL, unless the catalogue
+already holds the contract as an instance (same source URL).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from api_audit.catalogue.councils import load_register
 from api_audit.models import Catalogue, Instance, System, Vendor
 from api_audit.redact import redact_url
+from api_audit.sources.periods import annual_value
+from api_audit.text import quote
+
+if TYPE_CHECKING:  # sources/matching.py reads the council register from this package
+    from api_audit.sources.matching import MatchedContract
+
+# A contract that ended this many days ago is still listed: it is often rolling on while
+# a re-procurement runs, which is exactly when the evidence is wanted.
+RECENTLY_ENDED_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,7 @@ def upcoming_renewals(
                 if instance.contract_end is None:
                     continue
                 days = (instance.contract_end - today).days
-                if not -90 <= days <= within_days:
+                if not -RECENTLY_ENDED_DAYS <= days <= within_days:
                     continue
                 known = register.lookup(instance.council)
                 found.append(
@@ -89,6 +102,75 @@ def renewal_rows(renewals: Sequence[Renewal]) -> list[dict[str, object]]:
             "annual_value": r.instance.annual_value,
             "grade": r.grade,
             "source": redact_url(r.instance.source) if r.instance.source else None,
+            "imported": False,
+            "ocid": None,
+            "supplier": None,
         }
         for r in renewals
     ]
+
+
+def contract_renewal_rows(
+    matched: Iterable[MatchedContract],
+    catalogue: Catalogue,
+    *,
+    today: dt.date,
+    within_days: int,
+    council: str | None = None,
+    grades: Mapping[str, str] | None = None,
+) -> list[dict[str, object]]:
+    """Rows (the shape of `renewal_rows`) for imported contracts matched to a council whose
+    end falls in the same window, leaving out those the catalogue already holds."""
+    register = load_register()
+    wanted = register.lookup(council) if council else None
+    promoted = promoted_sources(catalogue)
+    names = {s.id: s.name for s in catalogue.systems}
+    rows: list[dict[str, object]] = []
+    for item in matched:
+        c, key = item.contract, item.council.target
+        if key is None or c.end is None or (wanted is not None and key != wanted.key):
+            continue
+        days = (c.end - today).days
+        if not -RECENTLY_ENDED_DAYS <= days <= within_days:
+            continue
+        if c.notice_url and c.notice_url.strip() in promoted:
+            continue
+        known, system = register.lookup(key), item.system.target
+        rows.append(
+            {
+                "council": key,
+                "council_name": known.nice_name if known else key,
+                "vendor": item.vendor.target,
+                "system": system,
+                "system_name": names.get(system or "") or f"contract: {quote(c.title, 80)}",
+                "contract_start": c.start.isoformat() if c.start else None,
+                "contract_end": c.end.isoformat(),
+                "days_left": days,
+                "annual_value": annual_value(c).value,
+                "grade": _grade(grades or {}, system, key),
+                "source": c.notice_url,
+                "imported": True,
+                "ocid": c.ocid,
+                "supplier": item.supplier,
+            }
+        )
+    return rows
+
+
+def by_end_date(rows: Iterable[dict[str, object]]) -> list[dict[str, object]]:
+    """Catalogue and imported rows together, soonest end first."""
+    return sorted(
+        rows, key=lambda r: (r["days_left"], str(r["council_name"]), str(r["system_name"]))
+    )
+
+
+def _grade(grades: Mapping[str, str], system: str | None, council: str) -> str | None:
+    if system is None:
+        return None
+    return grades.get(f"{system}@{council}", grades.get(system))
+
+
+def promoted_sources(catalogue: Catalogue) -> frozenset[str]:
+    """Source URLs of the catalogue's instances: a contract whose notice URL is one of them
+    has been promoted into the catalogue already, and is not listed twice."""
+    return frozenset(i.source.strip() for s in catalogue.systems for i in s.instances if i.source)

@@ -18,6 +18,7 @@ from api_audit.cli import (
     audit_commands,
     bundle_commands,
     catalogue_commands,
+    contracts_commands,
     diff_commands,
     evidence_commands,
     import_commands,
@@ -51,6 +52,7 @@ app.command()(bundle_commands.verify)
 app.command()(audit_commands.demo)
 app.command()(catalogue_commands.schema)
 app.command()(results_commands.renewals)
+app.command()(contracts_commands.contracts)
 
 probes_app = typer.Typer(
     name="probes",

@@ -123,6 +123,15 @@ def run(
             metavar="CODE", help="Only the systems this council uses (GSS or three-letter code)."
         ),
     ] = None,
+    with_contracts: Annotated[
+        bool,
+        typer.Option(
+            "--with-contracts",
+            help="With --council: also audit the catalogue systems the council is known "
+            "to buy from its imported contract notices (matched to a system), not only "
+            "those the catalogue lists for it.",
+        ),
+    ] = False,
     output: FormatOption = OutputFormat.table,
     probes: ProbesOption = None,
 ) -> None:
@@ -161,9 +170,12 @@ def run(
         systems=tuple(system or ()),
         service_areas=tuple(service_area or ()),
         council=council,
+        with_contracts=with_contracts,
     )
     # a reply may name a probe of the --probes set, not only a shipped one
     loaded = load_catalogue(catalogue, probe_ids_in(probes) if probes else None)
+    if with_contracts:
+        loaded = _with_contracts(loaded, options.council, db_path(db))
     selected = select_systems(
         loaded,
         vendors=options.vendors,
@@ -237,6 +249,8 @@ def _resume(
         check_same_methodology(run, methodology, probes)
         loaded = parse_catalogue(raw, str(source), probe_ids_in(probes) if probes else None)
         options = RunOptions.from_recorded(run.options)
+        if options.with_contracts:
+            loaded = _with_contracts(loaded, options.council, path)
         selected = select_systems(
             loaded,
             vendors=options.vendors,
@@ -260,6 +274,26 @@ def _resume(
 
         _with_progress(len(left), audit)
         print_run(store, run.id, output, methodology.rubric)
+
+
+def _with_contracts(loaded: Catalogue, council: str | None, path: str) -> Catalogue:
+    """The catalogue with the council's instances its imported contracts add (`run
+    --council CODE --with-contracts`); the systems still come from the catalogue."""
+    from api_audit.catalogue.councils import load_register
+    from api_audit.cli.contracts_commands import matched_contracts
+    from api_audit.sources.instances import with_contract_instances
+    from api_audit.store import Store
+
+    if council is None:
+        raise UsageError("--with-contracts needs --council CODE: whose contracts to use")
+    register = load_register()
+    known = register.lookup(council)
+    if known is None:
+        raise UsageError(register.unknown(council))
+    if not Path(path).exists():
+        return loaded
+    with Store.open(path) as store:
+        return with_contract_instances(loaded, matched_contracts(store, loaded), known.key)
 
 
 def _say_resuming(run: RunInfo, total: int, left: int) -> None:

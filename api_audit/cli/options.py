@@ -32,6 +32,8 @@ class RunOptions:
     systems: tuple[str, ...] = ()
     service_areas: tuple[str, ...] = ()
     council: str | None = None
+    # with `council`: also the systems its imported contracts name (sources/instances.py)
+    with_contracts: bool = False
 
     def fetch_options(self) -> FetchOptions:
         """The HTTP engine's options."""

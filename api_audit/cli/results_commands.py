@@ -23,7 +23,7 @@ from api_audit.cli.common import (
 from api_audit.errors import AuditError
 
 if TYPE_CHECKING:
-    from api_audit.models import Rubric, Scorecard
+    from api_audit.models import Catalogue, Rubric, Scorecard
     from api_audit.store import Store
 
 
@@ -111,31 +111,71 @@ def renewals(
     db: DbOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
-    """List council contracts that end soon, with each system's latest grade."""
+    """List council contracts that end soon, with each system's latest grade.
+
+    Contracts come from the catalogue's instances and from imported contract notices
+    matched to a council (marked as imported, with the notice URL); a notice already in
+    the catalogue as an instance (same source URL) is listed once."""
     from api_audit.catalogue import load_catalogue, select_systems
-    from api_audit.catalogue.renewals import renewal_rows, upcoming_renewals
+    from api_audit.catalogue.renewals import by_end_date, renewal_rows, upcoming_renewals
     from api_audit.report.renewals import renewals_table
 
     loaded = load_catalogue(catalogue)
     if council:
         select_systems(loaded, council=council)  # raises a usage error for an unknown code
     grades, graded_by = _latest_grades(db_path(db))
+    today = dt.date.today()
     found = upcoming_renewals(
         loaded,
-        today=dt.date.today(),
+        today=today,
         within_days=within * 30,
         council=council,
         grades=grades,
     )
-    rows = renewal_rows(found)
+    imported = _imported_renewals(
+        db_path(db), loaded, today=today, within_days=within * 30, council=council, grades=grades
+    )
+    rows = by_end_date([*renewal_rows(found), *imported])
     if output is OutputFormat.json:
         sys.stdout.write(json.dumps({"renewals": rows}, indent=2) + "\n")
         return
     console = stdout_console()
     if not rows:
-        console.print(f"No contract in {catalogue} ends within {within} months.", markup=False)
+        console.print(
+            f"No contract in {catalogue} or the imported notices ends within {within} months.",
+            markup=False,
+        )
         return
     console.print(renewals_table(rows, within, graded_by))
+
+
+def _imported_renewals(
+    path: str,
+    loaded: Catalogue,
+    *,
+    today: dt.date,
+    within_days: int,
+    council: str | None,
+    grades: dict[str, str],
+) -> list[dict[str, object]]:
+    """Rows for imported contract notices (issue 13) that end in the window, matched now
+    against the catalogue; none when there is no database."""
+    from api_audit.catalogue.renewals import RECENTLY_ENDED_DAYS, contract_renewal_rows
+    from api_audit.cli.contracts_commands import matched_contracts
+    from api_audit.store import Store
+
+    if not Path(path).exists():
+        return []
+    after = today - dt.timedelta(days=RECENTLY_ENDED_DAYS)
+    with Store.open(path) as store:
+        return contract_renewal_rows(
+            matched_contracts(store, loaded, ending_after=after),
+            loaded,
+            today=today,
+            within_days=within_days,
+            council=council,
+            grades=grades,
+        )
 
 
 def _latest_grades(path: str) -> tuple[dict[str, str], str]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
-from api_audit.text import safe_markup
+from api_audit.text import quote, safe_markup
 
 
 def _money(value: object) -> str:
@@ -26,16 +26,25 @@ def renewals_table(
         title=f"Contracts ending within {within_months} months",
         caption=safe_markup(graded_by) or None,
     )
-    for column in ("council", "system", "vendor", "contract end", "when", "a year", "grade"):
+    columns = ("council", "system", "vendor", "contract end", "when", "a year", "grade", "from")
+    for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(
             safe_markup(str(row["council_name"])),
             safe_markup(str(row["system_name"])),
-            safe_markup(str(row["vendor"])),
+            safe_markup(_vendor(row)),
             str(row["contract_end"]),
             _when(row["days_left"]),
             _money(row["annual_value"]),
             safe_markup(str(row["grade"] or "not audited")),
+            "notice" if row.get("imported") else "catalogue",
         )
     return table
+
+
+def _vendor(row: dict[str, object]) -> str:
+    """The vendor's id; for an imported contract not matched to one, the supplier named."""
+    if row.get("vendor"):
+        return str(row["vendor"])
+    return f"? {quote(str(row.get('supplier') or ''), 40)}".rstrip() if row.get("imported") else "—"

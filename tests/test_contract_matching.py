@@ -12,6 +12,7 @@ from api_audit.catalogue.councils import load_register
 from api_audit.models import Contract, Organisation
 from api_audit.sources.buyers import CouncilIndex, learn_buyer_ids, match_buyer
 from api_audit.sources.matching import MatchedContract, Matcher, match_contracts
+from api_audit.sources.periods import trusted_end
 
 CATALOGUE = parse_catalogue_text(
     """\
@@ -535,3 +536,29 @@ BRACKETED = parse_catalogue_text(
 def test_bracketed_former_names_in_the_catalogue_count(supplier: str, vendor: str | None) -> None:
     matcher = Matcher.build(BRACKETED, REGISTER)
     assert matcher.match(_contract(suppliers=(Organisation(supplier),))).vendor.target == vendor
+
+
+# --- dates flagged as implausible are kept, never trusted ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "trusted"),
+    [
+        ((), True),
+        (("notice-url-from-ocid",), True),  # where the URL came from, not a date problem
+        (("start-unparseable",), True),  # the end itself is fine
+        (("start-before-1990",), True),
+        (("end-before-start",), False),
+        (("over-25-years",), False),
+        (("far-future-end",), False),
+        (("end-unparseable",), False),
+    ],
+)
+def test_a_flagged_end_date_is_not_trusted_for_renewals(
+    flags: tuple[str, ...], trusted: bool
+) -> None:
+    contract = Contract(
+        "ocds-x", "r1", "2025-01-01T00:00:00Z", Organisation("B"), end=dt.date(2027, 1, 1),
+        flags=flags,
+    )  # fmt: skip
+    assert (trusted_end(contract) is not None) == trusted

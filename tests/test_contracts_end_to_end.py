@@ -142,3 +142,12 @@ def test_renewals_lists_imported_contracts_ending_in_the_window(db: Path) -> Non
     assert not any("Windsor" in (row["council_name"] or "") for row in imported.values())
     catalogue_rows = [row for row in rows if not row["imported"]]
     assert all(row["ocid"] is None for row in catalogue_rows)
+
+
+def test_a_notice_url_built_from_the_ocid_does_not_stop_an_annual_value(db: Path) -> None:
+    """Only date flags make a period untrusted: `notice-url-from-ocid` says where the URL
+    came from, not that the dates are wrong."""
+    code, out, err = cli("contracts", "-c", str(CATALOGUE), "--db", str(db), "-f", "yaml")
+    assert code == 0, err
+    uniform = out[out.index("# system idox-uniform") :]
+    assert "annual_value: 36000" in uniform.split("# system", 2)[1], uniform

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from api_audit.catalogue.councils import load_register
 from api_audit.models import Catalogue, Instance, System, Vendor
 from api_audit.redact import redact_url
-from api_audit.sources.periods import annual_value
+from api_audit.sources.periods import annual_value, trusted_end
 from api_audit.text import quote
 
 if TYPE_CHECKING:  # sources/matching.py reads the council register from this package
@@ -127,10 +127,10 @@ def contract_renewal_rows(
     names = {s.id: s.name for s in catalogue.systems}
     rows: list[dict[str, object]] = []
     for item in matched:
-        c, key = item.contract, item.council.target
-        if key is None or c.end is None or (wanted is not None and key != wanted.key):
+        c, key, end = item.contract, item.council.target, trusted_end(item.contract)
+        if key is None or end is None or (wanted is not None and key != wanted.key):
             continue
-        days = (c.end - today).days
+        days = (end - today).days
         if not -RECENTLY_ENDED_DAYS <= days <= within_days:
             continue
         if c.notice_url and c.notice_url.strip() in promoted:
@@ -144,7 +144,7 @@ def contract_renewal_rows(
                 "system": system,
                 "system_name": names.get(system or "") or f"contract: {quote(c.title, 80)}",
                 "contract_start": c.start.isoformat() if c.start else None,
-                "contract_end": c.end.isoformat(),
+                "contract_end": end.isoformat(),
                 "days_left": days,
                 "annual_value": annual_value(c).value,
                 "grade": _grade(grades or {}, system, key),

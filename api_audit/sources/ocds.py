@@ -46,6 +46,8 @@ UNTRUSTED_DATE_FLAGS = frozenset(
     {START_UNPARSEABLE, END_UNPARSEABLE, END_BEFORE_START, FAR_FUTURE_END, OVER_25_YEARS,
      START_BEFORE_1990}
 )  # fmt: skip
+# The flags that make a contract's end date unusable (a renewal date, an annual value).
+END_UNTRUSTED_FLAGS = frozenset({END_UNPARSEABLE, END_BEFORE_START, FAR_FUTURE_END, OVER_25_YEARS})
 # Not about quality: the notice URL was built from the ocid, not published in the notice.
 NOTICE_URL_FROM_OCID = "notice-url-from-ocid"
 

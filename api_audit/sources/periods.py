@@ -10,9 +10,11 @@ a period that is missing or ends before it starts.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from api_audit.models import Contract
+from api_audit.sources.ocds import END_UNTRUSTED_FLAGS, UNTRUSTED_DATE_FLAGS
 
 DAYS_A_MONTH = 365.25 / 12
 
@@ -31,8 +33,9 @@ def annual_value(contract: Contract) -> AnnualValue:
         return AnnualValue(None, "the notice gives no value")
     if contract.currency not in (None, "GBP"):
         return AnnualValue(None, f"the value is in {contract.currency}, not GBP")
-    if contract.flags:
-        return AnnualValue(None, f"dates flagged ({', '.join(contract.flags)}): check them first")
+    flagged = [flag for flag in contract.flags if flag in UNTRUSTED_DATE_FLAGS]
+    if flagged:
+        return AnnualValue(None, f"dates flagged ({', '.join(flagged)}): check them first")
     if contract.start is None or contract.end is None or contract.end < contract.start:
         return AnnualValue(None, "the notice gives no usable contract period")
     months = max(1, round(((contract.end - contract.start).days + 1) / DAYS_A_MONTH))
@@ -41,3 +44,12 @@ def annual_value(contract: Contract) -> AnnualValue:
     return AnnualValue(
         float(per_year), f"£{contract.value:,.0f} over {months} months ({years:.3g} years)"
     )
+
+
+def trusted_end(contract: Contract) -> dt.date | None:
+    """The contract's end date, unless a flag says it cannot be trusted (ends before it
+    starts, after 2080, or more than 25 years after it starts): flagged dates are kept,
+    never trusted (issue 13)."""
+    if any(flag in END_UNTRUSTED_FLAGS for flag in contract.flags):
+        return None
+    return contract.end

@@ -1,5 +1,5 @@
 """The default catalogue (vendors.yaml) keeps the facts issue 13 relies on: roles, aliases,
-keywords, sourced contracts, and a recorded search or an "unverified" note behind every gap."""
+keywords, sourced contracts, and a dated search behind every gap."""
 
 from __future__ import annotations
 
@@ -154,15 +154,84 @@ def test_open311_adapter_integrations_are_instances(system_id: str, council: str
     assert council in {i.council for i in system(system_id).instances}
 
 
-def test_every_evidence_none_system_records_its_search_or_says_it_is_unverified() -> None:
-    gaps = [
+SEARCHED = dt.date(2026, 12, 2)  # the issue 13 research pass
+
+
+def test_every_evidence_none_system_records_a_dated_search() -> None:
+    undated = [
         s.id
         for s in catalogue().systems
-        if s.evidence == "none"
-        and not (s.research and s.research.searched)
-        and "unverified" not in (s.notes or "").lower()
+        if s.evidence == "none" and not (s.research and s.research.searched)
     ]
-    assert gaps == []
+    assert undated == []
+
+
+def test_no_note_still_says_the_system_was_not_re_searched() -> None:
+    stale = [s.id for s in catalogue().systems if "not re-searched" in (s.notes or "")]
+    assert stale == []
+
+
+@pytest.mark.parametrize(
+    "system_id",
+    [
+        "idox-elections",
+        "nec-taranto",
+        "liquidlogic-lcs-las",
+        "liquidlogic-controcc",
+        "olm-carefirst",
+        "abritas-allocations",
+        "civica-elections",
+        "civica-parking",
+        "civica-financials",
+        "xpress-elections",
+        "democracy-counts-elections",
+        "axiell-library",
+        "chipside-parking",
+        "technology-one-erp",
+        "netcall-liberty-create",
+        "sirsidynix-library",
+        "mhr-itrent",
+    ],
+)
+def test_systems_searched_with_nothing_public_found_list_no_url(system_id: str) -> None:
+    found = system(system_id)
+    assert found.research is not None
+    assert (found.research.state, found.research.searched) == ("none-found", SEARCHED)
+    assert found.research.where
+    assert not found.endpoint_evidence
+
+
+def test_spydus_api_manager_help_is_a_seen_docs_endpoint_and_says_a_fee_applies() -> None:
+    spydus = system("civica-spydus")
+    assert spydus.evidence == "seen"
+    assert spydus.endpoint_evidence["docs"].evidence == "seen"
+    claims = {a.claim: a for a in spydus.attestations}
+    assert claims["api_access_fee"].value is True
+    assert (
+        claims["api_access_fee"].quote is not None
+        and "fee applies" in claims["api_access_fee"].quote
+    )
+    assert claims["api_exists"].seen == SEARCHED
+
+
+def test_liberty_create_api_is_known_from_code_only() -> None:
+    liberty = system("netcall-liberty-create")
+    assert liberty.evidence == "code"
+    assert "localgov_forms" in (liberty.notes or "")
+
+
+@pytest.mark.parametrize("system_id", ["sirsidynix-library", "mhr-itrent", "access-mosaic"])
+def test_integrations_described_by_third_parties_are_attested_not_endpoints(system_id: str) -> None:
+    found = system(system_id)
+    (exists,) = [a for a in found.attestations if a.claim == "api_exists" and a.seen == SEARCHED]
+    assert exists.value is True and exists.source.startswith("https://")
+    assert "docs" not in found.endpoint_evidence
+
+
+def test_mosaic_search_records_docs_and_spec_as_not_found() -> None:
+    research = system("access-mosaic").research
+    assert research is not None and research.searched == SEARCHED
+    assert set(research.not_found) == {"docs", "spec"}
 
 
 def test_every_recorded_search_says_where() -> None:

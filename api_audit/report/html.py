@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import ChainableUndefined, Environment, PackageLoader
 from markupsafe import Markup
 
 from api_audit.report.content import (
@@ -47,7 +47,8 @@ COLOURS = {
 CHART_WIDTH = 640
 LABEL_WIDTH = 200
 ROW_HEIGHT = 24
-LABEL_CHARS = 28  # a longer group name is cut in the chart; the table beside it has it all
+LABEL_CHARS = 28
+_NOT_IN_URLS = frozenset('"<>`{}|\\^')  # a longer group name is cut in the chart; the table beside it has it all
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,10 @@ def layout_chart(chart_id: str, data: Series) -> Chart:
 def is_link(value: object) -> bool:
     """True for an absolute http(s) URL with a host and nothing unsafe in it: only these
     become links (a `javascript:` or `data:` URL stays text)."""
-    if not isinstance(value, str) or UNSAFE.search(value) or any(c.isspace() for c in value):
+    if not isinstance(value, str) or UNSAFE.search(value):
+        return False
+    # RFC 3986 §2 never allows these raw in a URL: one that has them is shown, not followed
+    if any(c.isspace() or c in _NOT_IN_URLS for c in value):
         return False
     try:
         parts = urlsplit(value)
@@ -132,7 +136,7 @@ def environment() -> Environment:
     env = Environment(
         loader=PackageLoader("api_audit.report", "templates"),
         autoescape=True,  # every template, whatever its name: HTML and SVG alike
-        undefined=StrictUndefined,
+        undefined=ChainableUndefined,  # a key an older document lacks prints blank, never raises
         finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -47,8 +47,8 @@ COLOURS = {
 CHART_WIDTH = 640
 LABEL_WIDTH = 200
 ROW_HEIGHT = 24
-LABEL_CHARS = 28
-_NOT_IN_URLS = frozenset('"<>`{}|\\^')  # a longer group name is cut in the chart; the table beside it has it all
+LABEL_CHARS = 28  # a longer group name is cut in the chart; the table beside it has it all
+_NOT_IN_URLS = frozenset('"<>`{}|\\^')
 
 
 @dataclass(frozen=True)

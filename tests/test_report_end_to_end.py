@@ -253,7 +253,7 @@ def test_the_harness_sees_console_messages_and_requests(tmp_path: Path) -> None:
 def test_the_page_loads_quietly_with_its_tables_and_charts(
     report: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
-    folder, card = report
+    folder, _ = report
     seen = open_in_chromium(folder / "index.html", tmp_path / "profile")
     assert seen["code"] == 0
     assert seen["console"] == []

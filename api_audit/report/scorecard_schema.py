@@ -77,7 +77,7 @@ _SYSTEM = _object(
         "ladder": _nullable("string"),
         "ladder_label": _nullable("string"),
         "research": {"type": "object"},
-        "criteria": _object({c: _CRITERION for c in CRITERIA}, required=[]),
+        "criteria": _object(dict.fromkeys(CRITERIA, _CRITERION), required=[]),
         "findings": {"type": "array", "items": _FINDING},
         "disagreements": {"type": "array", "items": {"type": "object"}},
         "replies": {"type": "array", "items": _REPLY},

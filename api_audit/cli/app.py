@@ -23,6 +23,7 @@ from api_audit.cli import (
     evidence_commands,
     import_commands,
     probes_commands,
+    report_commands,
     results_commands,
 )
 from api_audit.cli.common import stderr_console, stdout_console
@@ -53,6 +54,7 @@ app.command()(audit_commands.demo)
 app.command()(catalogue_commands.schema)
 app.command()(results_commands.renewals)
 app.command()(contracts_commands.contracts)
+app.command()(report_commands.report)
 
 probes_app = typer.Typer(
     name="probes",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from api_audit.cli import main
 from api_audit.demo.market import Route, default_suppliers, serve_market
@@ -246,3 +247,19 @@ def test_a_bad_threshold_exits_2_before_any_work(
         assert not market.db.exists()
     assert (code, out) == (2, "")
     assert err.startswith("api-audit: error: --fail-under takes a grade, one of A, B, C, D, E")
+
+
+def test_the_example_workflow_audits_weekly_and_fails_on_regressions() -> None:
+    path = Path(__file__).resolve().parents[1] / ".github/workflows/openness-report.yml"
+    workflow = yaml.safe_load(path.read_text("utf-8"))
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["schedule"][0]["cron"] and "workflow_dispatch" in triggers
+    steps = workflow["jobs"]["audit"]["steps"]
+    commands = " ".join(str(step.get("run", "")) for step in steps)
+    uses = [str(step.get("uses", "")) for step in steps]
+    assert "api-audit run --fail-on-regression" in commands
+    assert "api-audit report --out reports/" in commands
+    assert any(u.startswith("actions/setup-python") for u in uses)
+    assert any(u.startswith("actions/cache/restore") for u in uses)
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert "reports/" in upload["with"]["path"] and "api-audit.db" in upload["with"]["path"]

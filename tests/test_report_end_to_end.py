@@ -144,6 +144,57 @@ def test_the_published_schema_has_not_drifted() -> None:
     )
 
 
+def test_the_page_has_the_market_views_of_the_runs_catalogue(
+    report: tuple[Path, dict[str, Any]],
+) -> None:
+    page = (report[0] / "index.html").read_text("utf-8")
+    market = page[
+        page.index('<section id="market"') : page.index(
+            "</section>", page.index('<section id="market"')
+        )
+    ]
+    assert (
+        "<caption>Service areas: concentration and openness weighted by councils served</caption>"
+        in market
+    )
+    assert "Renewal cohorts" in market and "Changes since the previous run" in market
+    assert '<a href="#market">Market</a>' in page
+
+
+def test_no_market_views_from_another_catalogue(
+    report: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The run's catalogue moved and --catalogue names another file: the shares of the
+    shipped catalogue must not be printed as this market's."""
+    folder, _ = report
+    db = str(folder.parent / "a.db")
+    moved = folder.parent / "vendors.yaml"
+    hidden = moved.with_suffix(".away")
+    moved.rename(hidden)
+    try:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["report", "--db", db, "--out", str(tmp_path / "r")]) == 0
+    finally:
+        hidden.rename(moved)
+    assert "no market views" in err.getvalue()
+    assert 'id="market"' not in (tmp_path / "r" / "index.html").read_text("utf-8")
+
+
+@pytest.mark.parametrize(("grade", "code"), [("E", 0), ("A", 1)])
+def test_report_fails_under_a_grade_after_writing_every_file(
+    report: tuple[Path, dict[str, Any]], tmp_path: Path, grade: str, code: int
+) -> None:
+    db = str(report[0].parent / "a.db")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        got = main(["report", "--db", db, "--out", str(tmp_path), "--fail-under", grade])
+    assert got == code, err.getvalue()
+    assert (tmp_path / "index.html").exists() and (tmp_path / "scores.csv").exists()
+    if code:
+        assert f"--fail-under {grade}" in err.getvalue()
+
+
 def test_a_folder_with_files_is_refused_unless_forced(
     report: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:

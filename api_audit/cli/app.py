@@ -22,6 +22,7 @@ from api_audit.cli import (
     diff_commands,
     evidence_commands,
     import_commands,
+    market_commands,
     probes_commands,
     report_commands,
     results_commands,
@@ -55,6 +56,7 @@ app.command()(catalogue_commands.schema)
 app.command()(results_commands.renewals)
 app.command()(contracts_commands.contracts)
 app.command()(report_commands.report)
+app.command()(market_commands.market)
 
 probes_app = typer.Typer(
     name="probes",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Final
 
@@ -21,6 +22,12 @@ from api_audit.cli.common import (
     ProbesOption,
     db_path,
     stderr_console,
+)
+from api_audit.cli.gates import (
+    FailOnRegressionOption,
+    FailUnderOption,
+    checked_grade,
+    exit_on_gates,
 )
 from api_audit.cli.options import RunOptions
 from api_audit.errors import UsageError
@@ -134,8 +141,11 @@ def run(
     ] = False,
     output: FormatOption = OutputFormat.table,
     probes: ProbesOption = None,
+    fail_under: FailUnderOption = None,
+    fail_on_regression: FailOnRegressionOption = False,
 ) -> None:
     """Audit the catalogue's systems, store every observation, print the scorecard."""
+    gates = Gates(fail_under, fail_on_regression)
     # `--resume [RUN_ID]`: an option with an optional value, which Typer has no form for,
     # so the id comes as the command's one extra argument (`RUN_CONTEXT` allows it).
     run_id = _run_id_to_resume(ctx.args, resume=resume)
@@ -149,7 +159,7 @@ def run(
         ]
         refuse_new_options(given)
         explicit = catalogue if _given(ctx, "catalogue") else None
-        _resume(run_id, explicit, db, output, probes)
+        _resume(run_id, explicit, db, output, probes, gates)
         return
     from api_audit.catalogue import load_catalogue, select_systems
     from api_audit.catalogue.probe_ids import probe_ids_in
@@ -184,11 +194,27 @@ def run(
         council=options.council,
     )
     methodology = load_methodology(probes)
+    grade = checked_grade(gates.fail_under, methodology)
     with Store.open(db_path(db)) as store:
         result = _audit_with_progress(
             store, loaded, selected, methodology, options.fetch_options(), options.recorded()
         )
         print_run(store, result.run.id, output, methodology.rubric)
+        exit_on_gates(
+            store,
+            result.run.id,
+            methodology,
+            fail_under=grade,
+            fail_on_regression=gates.fail_on_regression,
+        )
+
+
+@dataclass(frozen=True)
+class Gates:
+    """`run`'s CI gates (cli/gates.py): checked after the run, never recorded with it."""
+
+    fail_under: str | None
+    fail_on_regression: bool
 
 
 # How `run` is registered (cli/app.py): one extra argument, the RUN_ID of `--resume`.
@@ -221,6 +247,7 @@ def _resume(
     db: str | None,
     output: OutputFormat,
     probes: Path | None,
+    gates: Gates,
 ) -> None:
     """`run --resume`: continue an unfinished run as it began (cli/resuming.py checks it)."""
     from api_audit import __version__
@@ -246,6 +273,7 @@ def _resume(
         source = catalogue or Path(run.catalogue_source)
         raw = catalogue_bytes(run, source)
         methodology = load_methodology(probes)
+        grade = checked_grade(gates.fail_under, methodology)
         check_same_methodology(run, methodology, probes)
         loaded = parse_catalogue(raw, str(source), probe_ids_in(probes) if probes else None)
         options = RunOptions.from_recorded(run.options)
@@ -274,6 +302,13 @@ def _resume(
 
         _with_progress(len(left), audit)
         print_run(store, run.id, output, methodology.rubric)
+        exit_on_gates(
+            store,
+            run.id,
+            methodology,
+            fail_under=grade,
+            fail_on_regression=gates.fail_on_regression,
+        )
 
 
 def _with_contracts(loaded: Catalogue, council: str | None, path: str) -> Catalogue:

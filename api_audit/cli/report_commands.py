@@ -17,7 +17,14 @@ from api_audit.cli.common import (
     DbOption,
     ProbesOption,
     db_path,
+    stderr_console,
     stdout_console,
+)
+from api_audit.cli.gates import (
+    FailOnRegressionOption,
+    FailUnderOption,
+    checked_grade,
+    exit_on_gates,
 )
 from api_audit.errors import AuditError
 
@@ -57,20 +64,20 @@ def report(
     force: Annotated[
         bool, typer.Option("--force", help="Write into a folder that is not empty.")
     ] = False,
-    # --fail-under GRADE / --fail-on-regression (issue 14 item 3) go here: thin options
-    # that call scoring/thresholds.py `threshold_failures(card, ...)` once it is merged.
+    fail_under: FailUnderOption = None,
+    fail_on_regression: FailOnRegressionOption = False,
 ) -> None:
     """Write a report folder for a stored run: index.html (self-contained, charts and
     evidence), scores.json, summary.md, scores.csv and a badge per system."""
     from api_audit.methodology import load_methodology
     from api_audit.report.folder import check_folder, write_report
     from api_audit.store import Store
-    from api_audit.text import escape_controls
 
     path = db_path(db)
     if not Path(path).exists():
         raise AuditError(f"no database at {path} (run `api-audit run` first, or pass --db)")
     methodology = load_methodology(probes)
+    grade = checked_grade(fail_under, methodology)  # a bad letter exits 2 before any work
     today = dt.date.today()
     with Store.open(path) as store:
         chosen = run_id if run_id is not None else store.latest_run_id()
@@ -80,13 +87,55 @@ def report(
         folder = out or Path("reports") / (f"{today}-{key}" if key else str(today))
         check_folder(folder, force=force)
         content, scores = _content(store, chosen, methodology, loaded, key, today)
-    written = write_report(folder, content, scores)
+    market = None if key else _market(catalogue, path, chosen, methodology)
+    with Store.open(path) as store:
+        written = write_report(folder, content, scores, {"market": market} if market else None)
+        _say_written(chosen, folder, written)
+        # the report is written whatever the gates say: CI uploads it, then fails
+        exit_on_gates(
+            store, chosen, methodology, fail_under=grade, fail_on_regression=fail_on_regression
+        )
+
+
+def _say_written(run_id: int, folder: Path, written: list[Path]) -> None:
+    from api_audit.text import escape_controls
+
     console = stdout_console()
     shown = escape_controls(str(folder), one_line=True)
-    console.print(f"Report for run {chosen} written to {shown}/", markup=False)
+    console.print(f"Report for run {run_id} written to {shown}/", markup=False)
     for item in written[:4]:
         console.print(f"  {escape_controls(item.name)}", markup=False)
     console.print(f"  badges/ ({len(written) - 4} badges)", markup=False)
+
+
+def _market(
+    catalogue: Path, path: str, run_id: int, methodology: Methodology
+) -> dict[str, object] | None:
+    """The market views of the whole-market report (`api-audit market`'s document) from the
+    catalogue the run was made with: `--catalogue` if it is that file, else the path the run
+    recorded if it still is; None (with a note) when neither is, so a report of one market
+    never shows another's shares."""
+    from api_audit.catalogue import load_catalogue
+    from api_audit.cli.market_commands import market_view
+    from api_audit.errors import InputError
+    from api_audit.report.market import market_document
+    from api_audit.store import Store
+
+    with Store.open(path) as store:
+        run = store.run_info(run_id)
+    for candidate in dict.fromkeys([catalogue, Path(run.catalogue_source)]):
+        try:
+            loaded = load_catalogue(candidate)
+        except InputError:
+            continue
+        if loaded.sha256 == run.catalogue_sha256:
+            return market_document(market_view(loaded, path, run_id, methodology, None, 12))
+    stderr_console().print(
+        f"note: no market views in the report: the catalogue run {run_id} was made with "
+        "is not at --catalogue or where the run read it",
+        markup=False,
+    )
+    return None
 
 
 def _council_catalogue(path: Path, council: str | None) -> tuple[Catalogue | None, str | None]:

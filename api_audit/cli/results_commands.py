@@ -20,6 +20,12 @@ from api_audit.cli.common import (
     stderr_console,
     stdout_console,
 )
+from api_audit.cli.gates import (
+    FailOnRegressionOption,
+    FailUnderOption,
+    checked_grade,
+    exit_on_gates,
+)
 from api_audit.errors import AuditError
 
 if TYPE_CHECKING:
@@ -70,6 +76,8 @@ def scorecard(
     ] = None,
     output: FormatOption = OutputFormat.table,
     probes: ProbesOption = None,
+    fail_under: FailUnderOption = None,
+    fail_on_regression: FailOnRegressionOption = False,
 ) -> None:
     """Reprint a run's scorecard from the database, scored from its stored findings
     under the current rubric (or the one in --probes)."""
@@ -81,6 +89,7 @@ def scorecard(
     if not Path(path).exists():
         raise AuditError(f"no database at {path} (run `api-audit run` first, or pass --db)")
     methodology = load_methodology(probes)
+    grade = checked_grade(fail_under, methodology)
     with Store.open(path) as store:
         chosen = run_id if run_id is not None else store.latest_run_id()
         if chosen is None:
@@ -97,6 +106,9 @@ def scorecard(
                 markup=False,
             )
         print_run(store, chosen, output, methodology.rubric)
+        exit_on_gates(
+            store, chosen, methodology, fail_under=grade, fail_on_regression=fail_on_regression
+        )
 
 
 def renewals(

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 
 # Parameters of `run` that may go with --resume: where the database is, how to print, and
 # where the run's own catalogue and probes are now (checked against the run's hashes).
-KEPT_WITH_RESUME: Final = frozenset({"resume", "db", "output", "catalogue", "probes"})
+# The CI gates (cli/gates.py) judge the finished run; they are not part of its record.
+KEPT_WITH_RESUME: Final = frozenset(
+    {"resume", "db", "output", "catalogue", "probes", "fail_under", "fail_on_regression"}
+)
 
 
 def _shown(text: str) -> str:

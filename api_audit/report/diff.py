@@ -43,7 +43,7 @@ def diff_document(result: RunDiff, scored_under: str) -> dict[str, object]:
             "scored_under": scored_under,
         },
         "regressed": result.regressed,
-        "changes": [_change_document(change) for change in result.changes],
+        "changes": [change_document(change) for change in result.changes],
     }
 
 
@@ -52,7 +52,7 @@ def write_diff_json(result: RunDiff, scored_under: str, out: TextIO) -> None:
     out.write(escape_json_text(text) + "\n")
 
 
-def _change_document(change: SystemChange) -> dict[str, object]:
+def change_document(change: SystemChange) -> dict[str, object]:
     return {
         "system": change.system_id,
         "name": change.name,

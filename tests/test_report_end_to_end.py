@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -318,3 +319,29 @@ def test_the_page_loads_quietly_with_its_tables_and_charts(
     shot = tmp_path / "report.png"
     open_in_chromium(folder / "index.html", tmp_path / "profile2", screenshot=shot)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_council_report_is_about_that_councils_systems_and_renewals(tmp_path: Path) -> None:
+    """`report --council`: only the systems the catalogue places at the council (here one
+    instance, at Hackney, ending in six months), with its contract in the renewals."""
+    db = str(tmp_path / "a.db")
+    ends = (dt.date.today() + dt.timedelta(days=180)).isoformat()
+    with serve_market(default_suppliers()) as market:
+        catalogue: dict[str, Any] = market.catalogue()
+        first = catalogue["vendors"][0]["systems"][0]
+        first["instances"] = [
+            {"council": "E09000012", "contract_end": ends, "annual_value": 50000,
+             "source": "https://example.test/decision"}
+        ]  # fmt: skip
+        path = tmp_path / "vendors.yaml"
+        path.write_text(yaml.safe_dump(catalogue, sort_keys=False), "utf-8")
+        _cli("run", "-c", str(path), "--db", db, "--allow-private", "--min-interval", "0")
+    out = tmp_path / "hackney"
+    _cli("report", "--db", db, "-c", str(path), "--council", "HCK", "--out", str(out))
+    scores = json.loads((out / "scores.json").read_text("utf-8"))
+    assert [s["system"] for s in scores["systems"]] == [first["id"]]
+    summary = (out / "summary.md").read_text("utf-8")
+    assert "Hackney" in summary and ends in summary
+    page = (out / "index.html").read_text("utf-8")
+    assert ends in page and 'href="#renewals"' in page
+    assert 'id="market"' not in page  # the market views are the whole market's

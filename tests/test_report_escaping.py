@@ -15,7 +15,7 @@ import pytest
 from api_audit.report.badges import badge_file_name, render_badge
 from api_audit.report.content import CouncilView, ReportContent
 from api_audit.report.csv import render_csv, safe_cell
-from api_audit.report.html import is_link, render_html
+from api_audit.report.html import COLOURS, is_link, render_html
 from api_audit.report.markdown import md_text, render_markdown
 
 HOSTILE = [
@@ -261,3 +261,16 @@ def test_badge_file_names_stay_in_the_folder(system_id: str) -> None:
 def test_two_ids_that_clean_alike_get_different_badges() -> None:
     assert badge_file_name("a/b") != badge_file_name("a:b")
     assert badge_file_name("openco-waste") == "openco-waste.svg"
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.parametrize("key", sorted(COLOURS))
+def test_every_grade_and_level_colour_reads_against_white(key: str) -> None:
+    """White badge text and the bars on a white page: WCAG 2.1 4.5:1."""
+    ratio = 1.05 / (_luminance(COLOURS[key]) + 0.05)
+    assert ratio >= 4.5, (key, COLOURS[key], round(ratio, 2))

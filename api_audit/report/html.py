@@ -28,19 +28,20 @@ from api_audit.report.content import (
 )
 from api_audit.text import UNSAFE, escape_controls
 
-# Colours pass WCAG 2.1 1.4.11 (3:1 against white) for the bars; labels are dark text.
+# Colours have at least 4.5:1 contrast against white (WCAG 2.1 1.4.3, so white badge text on
+# them is readable; 1.4.11 asks 3:1 of the bars), green to red from open to closed.
 COLOURS = {
-    "A": "#1b7837",
-    "B": "#5aae61",
-    "C": "#b8860b",
-    "D": "#d6604d",
+    "A": "#1b5e20",
+    "B": "#3b7d41",
+    "C": "#8a6500",
+    "D": "#b0412e",
     "E": "#b2182b",
     "?": "#767676",
     "L0": "#b2182b",
-    "L1": "#d6604d",
-    "L2": "#b8860b",
-    "L3": "#5aae61",
-    "L4": "#1b7837",
+    "L1": "#b0412e",
+    "L2": "#8a6500",
+    "L3": "#3b7d41",
+    "L4": "#1b5e20",
     "L5": "#00441b",
     "none": "#767676",
 }

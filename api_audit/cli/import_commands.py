@@ -107,19 +107,7 @@ MaxPagesOption = Annotated[
 ]
 
 
-def import_contracts_finder(
-    since: SinceOption,
-    until: UntilOption = None,
-    base_url: BaseUrlOption = None,
-    db: DbOption = None,
-    allow_private: AllowPrivateOption = False,
-    min_interval: MinIntervalOption = 1.0,
-    ignore_robots: IgnoreRobotsOption = False,
-    restart: RestartOption = False,
-    max_pages: MaxPagesOption = 100_000,
-    output: FormatOption = OutputFormat.table,
-) -> None:
-    """Fetch IT contracts from Contracts Finder's OCDS search API into the database.
+_API_HELP = """
 
     Pages are read one at a time through the audit's HTTP engine (its User-Agent, limits
     and politeness, Retry-After honoured). The place is kept after each page, so an
@@ -127,58 +115,36 @@ def import_contracts_finder(
     same --since (and --until). Exit 2, keeping what was stored, when the service stops
     answering or sends a broken page.
     """
-    _import_api(
-        "contracts-finder",
-        _ApiOptions(
-            since,
-            until,
-            base_url,
-            db,
-            allow_private,
-            min_interval,
-            ignore_robots,
-            restart,
-            max_pages,
-            output,
-        ),
-    )
 
 
-def import_find_a_tender(
-    since: SinceOption,
-    until: UntilOption = None,
-    base_url: BaseUrlOption = None,
-    db: DbOption = None,
-    allow_private: AllowPrivateOption = False,
-    min_interval: MinIntervalOption = 1.0,
-    ignore_robots: IgnoreRobotsOption = False,
-    restart: RestartOption = False,
-    max_pages: MaxPagesOption = 100_000,
-    output: FormatOption = OutputFormat.table,
-) -> None:
-    """Fetch IT contracts from Find a Tender's OCDS release packages API into the database.
+def _api_command(service: str, source: str) -> Callable[..., None]:
+    """The `import SERVICE` command: both services take the same options."""
 
-    Pages are read one at a time through the audit's HTTP engine (its User-Agent, limits
-    and politeness, Retry-After honoured). The place is kept after each page, so an
-    import that was stopped or killed continues where it stopped when run again with the
-    same --since (and --until). Exit 2, keeping what was stored, when the service stops
-    answering or sends a broken page.
-    """
-    _import_api(
-        "find-a-tender",
-        _ApiOptions(
-            since,
-            until,
-            base_url,
-            db,
-            allow_private,
-            min_interval,
-            ignore_robots,
-            restart,
-            max_pages,
-            output,
-        ),
-    )
+    def command(
+        since: SinceOption,
+        until: UntilOption = None,
+        base_url: BaseUrlOption = None,
+        db: DbOption = None,
+        allow_private: AllowPrivateOption = False,
+        min_interval: MinIntervalOption = 1.0,
+        ignore_robots: IgnoreRobotsOption = False,
+        restart: RestartOption = False,
+        max_pages: MaxPagesOption = 100_000,
+        output: FormatOption = OutputFormat.table,
+    ) -> None:
+        options = _ApiOptions(
+            since, until, base_url, db, allow_private, min_interval, ignore_robots, restart,
+            max_pages, output,
+        )  # fmt: skip
+        _import_api(service, options)
+
+    command.__doc__ = f"Fetch IT contracts from {source} into the database.{_API_HELP}"
+    command.__name__ = "import_" + service.replace("-", "_")
+    return command
+
+
+import_contracts_finder = _api_command("contracts-finder", "Contracts Finder's OCDS search API")
+import_find_a_tender = _api_command("find-a-tender", "Find a Tender's OCDS release packages API")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ class RunOptions:
     council: str | None = None
     # with `council`: also the systems its imported contracts name (sources/instances.py)
     with_contracts: bool = False
+    # `run --shard K/N` (api_audit/shards.py): this run audits share K of N; None: all
+    shard: str | None = None
 
     def fetch_options(self) -> FetchOptions:
         """The HTTP engine's options."""

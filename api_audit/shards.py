@@ -30,7 +30,7 @@ from api_audit.plan import distinct_requests, plan_probes
 _SHARD = re.compile(r"^\s*([0-9]{1,4})\s*/\s*([0-9]{1,4})\s*$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Any valid token plans the same hosts; the real run draws its own (plan.py).
-_PLANNING_TOKEN = "shard"
+_PLANNING_TOKEN = "shard"  # noqa: S105 - a path segment, not a secret
 
 
 class ShardError(ValueError):
@@ -58,7 +58,7 @@ class SystemHosts:
 
 
 def parse_shard(text: str) -> Shard:
-    """"K/N" -> Shard; ShardError (with the reason) for anything else."""
+    """ "K/N" -> Shard; ShardError (with the reason) for anything else."""
     match = _SHARD.match(text)
     if match is None:
         raise ShardError(f"--shard takes K/N (e.g. 3/8), not {text!r}")

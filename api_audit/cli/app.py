@@ -23,6 +23,7 @@ from api_audit.cli import (
     evidence_commands,
     import_commands,
     market_commands,
+    merge_commands,
     probes_commands,
     report_commands,
     results_commands,
@@ -57,6 +58,7 @@ app.command()(results_commands.renewals)
 app.command()(contracts_commands.contracts)
 app.command()(report_commands.report)
 app.command()(market_commands.market)
+app.command()(merge_commands.merge)
 
 probes_app = typer.Typer(
     name="probes",

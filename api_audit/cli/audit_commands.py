@@ -139,6 +139,16 @@ def run(
             "those the catalogue lists for it.",
         ),
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            metavar="K/N",
+            help="Audit share K of N of the selected systems, split so that no two shares "
+            "send to the same host (run each share on its own machine, then `api-audit "
+            "merge`). The split is the same on every machine for the same catalogue, "
+            "selection and probes.",
+        ),
+    ] = None,
     output: FormatOption = OutputFormat.table,
     probes: ProbesOption = None,
     fail_under: FailUnderOption = None,
@@ -181,6 +191,7 @@ def run(
         service_areas=tuple(service_area or ()),
         council=council,
         with_contracts=with_contracts,
+        shard=_checked_shard(shard),
     )
     # a reply may name a probe of the --probes set, not only a shipped one
     loaded = load_catalogue(catalogue, probe_ids_in(probes) if probes else None)
@@ -194,6 +205,7 @@ def run(
         council=options.council,
     )
     methodology = load_methodology(probes)
+    selected = _share(selected, methodology, options.shard)
     grade = checked_grade(gates.fail_under, methodology)
     with Store.open(db_path(db)) as store:
         result = _audit_with_progress(
@@ -233,6 +245,29 @@ def _run_id_to_resume(extra: list[str], *, resume: bool) -> int | None:
         shown = escape_controls(" ".join(extra), one_line=True)
         raise UsageError(f"--resume takes one run id (a number), not {shown!r}")
     return int(extra[0])
+
+
+def _checked_shard(text: str | None) -> str | None:
+    """`--shard` as recorded ("K/N"); a UsageError (exit 2) when it is not K/N."""
+    if text is None:
+        return None
+    from api_audit.shards import ShardError, parse_shard
+
+    try:
+        return str(parse_shard(text))
+    except ShardError as exc:
+        raise UsageError(escape_controls(str(exc), one_line=True)) from None
+
+
+def _share(
+    selected: tuple[System, ...], methodology: Methodology, shard: str | None
+) -> tuple[System, ...]:
+    """The selected systems this run audits: all, or its shard's share (shards.py)."""
+    if shard is None:
+        return selected
+    from api_audit.shards import parse_shard, select_shard
+
+    return select_shard(selected, methodology, parse_shard(shard))
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -286,6 +321,7 @@ def _resume(
             service_areas=options.service_areas,
             council=options.council,
         )
+        selected = _share(selected, methodology, options.shard)
         left = systems_left(selected, methodology, store.probes_found(run.id))
         _say_resuming(run, len(selected), len(left))
 

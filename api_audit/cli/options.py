@@ -34,6 +34,8 @@ class RunOptions:
     council: str | None = None
     # with `council`: also the systems its imported contracts name (sources/instances.py)
     with_contracts: bool = False
+    # `run --shard K/N` (api_audit/shards.py): this run audits share K of N; None: all
+    shard: str | None = None
 
     def fetch_options(self) -> FetchOptions:
         """The HTTP engine's options."""
@@ -53,6 +55,8 @@ class RunOptions:
         record: dict[str, object] = {}
         for item in fields(self):
             value = getattr(self, item.name)
+            if item.name == "shard" and value is None:
+                continue  # a run of the whole selection is recorded as before sharding
             record[_RECORDED_NAMES.get(item.name, item.name)] = (
                 list(value) if isinstance(value, tuple) else value
             )

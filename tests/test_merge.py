@@ -21,6 +21,8 @@ from loopback import LoopbackSite, Route
 from test_resume import DOCS_HTML, SPEC
 
 from api_audit.cli import main
+from api_audit.store import Store
+from api_audit.store import merge as merge_module
 
 RUN_FLAGS = ("--allow-private", "--min-interval", "0", "--per-host", "4")
 _TOKEN = re.compile(r"__api_audit_[0-9A-Za-z_-]+")
@@ -235,3 +237,31 @@ def test_the_national_audit_workflow_runs_a_matrix_of_shards_then_merges() -> No
     )
     assert merged.split()[3:] == [f"shard-{k}.db" for k in range(1, count + 1)]
     assert any("api-audit report" in step.get("run", "") for step in merge["steps"])
+
+
+def test_a_merge_that_fails_midway_leaves_no_half_run(
+    tmp_path: Path, two_shards: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OUT gains the whole run or nothing: a failure copying the second shard takes the
+    first shard's rows and the run back out, and what OUT held before is kept."""
+    out = tmp_path / "out.db"
+    _cli("merge", str(out), *map(str, two_shards))  # OUT already holds one merged run
+    real = merge_module._copy_run
+    calls: list[int] = []
+
+    def failing(store: Store, item: merge_module.ShardRun, run_id: int) -> None:
+        calls.append(run_id)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        real(store, item, run_id)
+
+    monkeypatch.setattr(merge_module, "_copy_run", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        merge_module.merge_shards(str(out), [str(p) for p in two_shards])
+    with sqlite3.connect(out) as conn:
+        runs = [row[0] for row in conn.execute("SELECT id FROM runs")]
+        orphans = [
+            conn.execute(f"SELECT count(*) FROM {table} WHERE run_id = ?", [calls[0]]).fetchone()[0]
+            for table in ("systems", "exchanges", "findings")
+        ]
+    assert runs == [1] and orphans == [0, 0, 0]

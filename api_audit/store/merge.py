@@ -195,9 +195,24 @@ def merge_shards(out_path: str, in_paths: Sequence[str]) -> RunInfo:
                 merged_run_row(shards, count),
             )
             run_id = int(cursor.lastrowid or 0)
-        for item in shards:
-            _copy_run(store, item, run_id)
+        try:
+            for item in shards:
+                _copy_run(store, item, run_id)
+        except BaseException:
+            # Each shard is copied in its own transaction (ATTACH cannot happen inside
+            # one): take a half-merged run back out, so OUT gains the whole run or nothing.
+            # Bodies stay: content-addressed, they are harmless and may be shared.
+            _remove_run(store, run_id)
+            raise
         return store.run_info(run_id)
+
+
+def _remove_run(store: Store, run_id: int) -> None:
+    conn = store.db.conn
+    with conn:
+        for table in (*_RUN_TABLES, "runs"):
+            column = "id" if table == "runs" else "run_id"
+            conn.execute(f"DELETE FROM main.{table} WHERE {column} = ?", [run_id])  # noqa: S608 - fixed names
 
 
 def _columns(store: Store, table: str) -> list[str]:

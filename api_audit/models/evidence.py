@@ -71,15 +71,15 @@ ROBOTS_REFUSAL_PREFIX = "robots.txt "
 
 def robots_request(url: str) -> FetchRequest | None:
     """The robots.txt request whose rules govern `url`: one file per scheme, host and port
-    (RFC 9309 §2.3), spelt as the engine fetches it (scheme://host:port/robots.txt).
+    (RFC 9309 §2.3), spelt as the engine fetches it (scheme://host:port/robots.txt, the
+    host in lower case and, like httpx's `URL.host`, not IDNA-encoded).
     None when `url` has no http(s) origin."""
     try:
         parts = urlsplit(url)
         scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
         if scheme not in ("http", "https") or not host:
             return None
-        host = host.encode("idna").decode("ascii") if not host.isascii() else host
-    except (ValueError, UnicodeError):
+    except ValueError:  # a port that is no number
         return None
     shown = f"[{host}]" if ":" in host else host
     port = port or (443 if scheme == "https" else 80)

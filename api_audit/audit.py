@@ -173,7 +173,8 @@ def run_audit(
     )
     store.save_systems(run.id, systems)
     audit = _Audit(store, run.id, systems, methodology, on_system_done, token=token)
-    _audit_to_the_end(store, run.id, audit, _fetcher(fetch_options, socket_factory, fetcher))
+    made = _fetcher(fetch_options, socket_factory, fetcher, audit)
+    _audit_to_the_end(store, run.id, audit, made)
     return audit.result(store.run_info(run.id))
 
 
@@ -205,7 +206,8 @@ def resume_audit(
     )
     store.resume_run(run_id, catalogue, baseline_token=token)  # marked running from here
     audit = _Audit(store, run_id, left, methodology, on_system_done, token=token, reuse=reuse)
-    _audit_to_the_end(store, run_id, audit, _fetcher(fetch_options, socket_factory, fetcher))
+    made = _fetcher(fetch_options, socket_factory, fetcher, audit)
+    _audit_to_the_end(store, run_id, audit, made)
     return dataclasses.replace(
         audit.result(store.run_info(run_id)), systems_done_before=len(systems) - len(left)
     )
@@ -228,13 +230,21 @@ def _fetcher(
     fetch_options: FetchOptions,
     socket_factory: SocketFactory | None,
     fetcher: FetcherFactory | None,
+    audit: _Audit,
 ) -> tuple[FetcherFactory, int]:
-    """The factory of the run's Fetcher (an HttpEngine unless one is given), and the
-    concurrency that sizes the window of systems in flight."""
+    """The factory of the run's Fetcher (an HttpEngine unless one is given, which hands
+    each robots.txt exchange to the audit to store, and reads a resumed run's stored
+    robots.txt instead of asking again), and the concurrency that sizes the window of
+    systems in flight."""
     if fetcher is None:
 
         def fetcher() -> AbstractAsyncContextManager[Fetcher]:
-            return HttpEngine(fetch_options, socket_factory=socket_factory)
+            return HttpEngine(
+                fetch_options,
+                socket_factory=socket_factory,
+                on_robots=audit.keep_robots,
+                stored_robots=audit.stored_robots,
+            )
 
     return fetcher, fetch_options.concurrency
 
@@ -441,6 +451,17 @@ class _Audit:
         ):
             exchanges[exchange.request.key] = exchange
         return exchanges
+
+    def keep_robots(self, exchange: Exchange) -> None:
+        """Store a robots.txt exchange as evidence like any other (issue 15), once per run."""
+        self._keep_exchange(exchange)
+
+    def stored_robots(self, request: FetchRequest) -> Exchange | None:
+        """A resumed run's robots.txt exchange for `request`, when it has one: the rules
+        its stored refusals obeyed, reused so the host is not asked again."""
+        if request.key not in self._reuse.keys:
+            return None
+        return self._reuse.load([request.key]).get(request.key)
 
     def _keep_exchange(self, exchange: Exchange) -> None:
         """Store each distinct exchange once, whichever system got it first."""

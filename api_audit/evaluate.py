@@ -44,6 +44,7 @@ from api_audit.models import (
     FollowRequest,
     Outcome,
     SignIn,
+    obeyed_robots,
 )
 from api_audit.plan import ProbePlan
 from api_audit.text import quote
@@ -141,7 +142,7 @@ def _judge_target(
         )
     unusable = _unusable(exchange, plan.probe.expect)
     if unusable is not None:
-        return _with(unusable, evidence=evidence)
+        return _with(unusable, evidence=_with_robots(evidence, exchange))
     ctx = _context(plan, exchange, exchanges, now)
     outcome, message, credit, sign_in, excerpt = _combine(_verdicts(plan.probe.expect, ctx))
     first = _Judgement(outcome, message, credit, evidence, True, exchange.status, sign_in, excerpt)
@@ -172,7 +173,7 @@ def _judge_followed(
             message=f"{found.message}; could not measure: it was not fetched",
             credit=0.0,
         )
-    evidence = (*first.evidence, request.key)
+    evidence = _with_robots((*first.evidence, request.key), followed)
     unusable = _unusable(followed, follow.expect)
     if unusable is not None:
         return _with(unusable, message=f"{found.message}: {unusable.message}", evidence=evidence)
@@ -188,6 +189,13 @@ def _judge_followed(
         sign_in,
         excerpt,
     )
+
+
+def _with_robots(evidence: tuple[str, ...], exchange: Exchange) -> tuple[str, ...]:
+    """`evidence`, and the robots.txt whose answer kept `exchange` from being sent: a
+    finding blocked by robots.txt cites the file it obeyed (issue 15)."""
+    obeyed = obeyed_robots(exchange)
+    return evidence if obeyed is None else (*evidence, obeyed.key)
 
 
 def _unusable(exchange: Exchange, expect: Sequence[Expectation] = ()) -> _Judgement | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from api_audit.models import (
+    PROBE_ORIGIN,
     Applicability,
     FetchRequest,
     Methodology,
@@ -86,13 +87,19 @@ def plan_probe(system: System, probe: Probe, random_token: str) -> ProbePlan:
     if not urls:
         outcome, missing = missing_target(system, request, missing)
         return ProbePlan(system, probe, None, None, missing, missing_outcome=outcome)
-    targets = [FetchRequest(url=u, method=request.method, accept=request.accept) for u in urls]
+    sent_origin = PROBE_ORIGIN if request.send_origin else None
+    targets = [
+        FetchRequest(url=u, method=request.method, accept=request.accept, origin=sent_origin)
+        for u in urls
+    ]
     baseline = None
     if request.compare_random_path:
-        # The same Accept as the target, so a server that negotiates content is compared
-        # like with like; GET, because the comparison needs the body.
+        # The same Accept (and Origin) as the target, so a server that negotiates content
+        # is compared like with like; GET, because the comparison needs the body.
         baseline = FetchRequest(
-            url=origin_of(urls[0]) + BASELINE_PREFIX + random_token, accept=request.accept
+            url=origin_of(urls[0]) + BASELINE_PREFIX + random_token,
+            accept=request.accept,
+            origin=sent_origin,
         )
     return ProbePlan(system, probe, targets[0], baseline, "", tuple(targets[1:]), True, kind)
 

@@ -10,7 +10,8 @@ import time
 import pytest
 from matcher_support import check, exchange, kind_check, outcome
 
-from api_audit.methodology.matchers.prose import MAX_DEPTH, read_html, read_text
+from api_audit.methodology import MATCHERS
+from api_audit.methodology.matchers.prose import MAX_DEPTH, SCAN_BYTES, read_html, read_text
 from api_audit.methodology.matchers.verdict import Verdict
 from api_audit.methodology.matchers.wording import EXCERPT_CHARS
 from api_audit.text import UNSAFE
@@ -389,3 +390,24 @@ def test_sandbox() -> None:
     assert (verdict.outcome, verdict.excerpt) == ("pass", "Try the Sandbox first.")
     chrome = exchange(200, "<nav>Sandbox</nav><main><h1>API</h1></main>", "text/html")
     assert kind_check("sandbox", True, chrome, "docs").outcome == "inconclusive"
+
+
+@pytest.mark.parametrize("where", ["html", "text"])
+@pytest.mark.parametrize(
+    ("offset", "seen"), [(0, True), (1000, True), (SCAN_BYTES, False), (4 * SCAN_BYTES, False)]
+)
+def test_wording_is_read_from_a_capped_start_of_the_page(
+    where: str, offset: int, seen: bool
+) -> None:
+    """A phrase past the first SCAN_BYTES is not seen (the scan of a hostile page is bounded)."""
+    filler = "x " * (offset // 2)
+    said = "The API is free to use."
+    if where == "html":
+        prose = read_html(f"<html><body><p>{filler}</p><p>{said}</p></body></html>")
+    else:
+        prose = read_text(f"{filler}\n\n{said}\n")
+    assert any("free to use" in s.lower for s in prose.sentences) is seen
+
+
+def test_the_wording_doc_says_how_much_is_read() -> None:
+    assert f"Only the first {SCAN_BYTES // 1024} KiB of a page are read" in MATCHERS["wording"].doc

@@ -94,8 +94,9 @@ def test_all_shipped_probes_for_one_open_system_need_few_requests() -> None:
     plans = plan_probes([open_system], METHODOLOGY, TOKEN)
     assert len(plans) == len(METHODOLOGY.probes)
     urls = [r.url for r in distinct_requests(plans)]
-    # 35 probes, 16 requests: the docs, spec and api_base probes share theirs; one baseline
-    # per origin and Accept; candidates only where a standard has several usual places.
+    # 35 probes, 17 requests: the docs, spec and api_base probes share theirs (but the CORS
+    # probe's, which sends an Origin header, is a request of its own); one baseline per
+    # origin and Accept; candidates only where a standard has several usual places.
     assert sorted(urls) == sorted(
         [
             "https://api.open.test/.well-known/api-catalog",
@@ -105,6 +106,7 @@ def test_all_shipped_probes_for_one_open_system_need_few_requests() -> None:
             "https://api.open.test/openapi.json",
             "https://api.open.test/__api_audit_t0k3n",
             "https://api.open.test/v1",
+            "https://api.open.test/v1",  # open-data-cors, with Origin: https://api-audit.invalid
             "http://api.open.test/v1",
             "https://api.open.test/.well-known/openid-configuration",
             "https://api.open.test/.well-known/oauth-authorization-server",
@@ -326,7 +328,37 @@ def test_fetch_errors_are_inconclusive(response: dict[str, object], message: str
     finding = evaluate(plan, exchanges_for(plan, response), now=NOW)
     assert (finding.outcome, finding.message, finding.observed) == ("inconclusive", message, False)
     assert plan.target is not None
-    assert finding.evidence == (plan.target.key,)  # the baseline was not fetched
+    # the baseline was not fetched; a refusal on robots.txt's account cites the robots.txt
+    robots = [] if response.get("error") != "robots" else [ROBOTS_OF_DOCS]
+    assert finding.evidence == (plan.target.key, *robots)
+
+
+ROBOTS_OF_DOCS = "GET https://d.test:443/robots.txt accept=text/plain"
+
+
+@pytest.mark.parametrize(
+    ("error", "detail", "cites"),
+    [
+        ("robots", "robots.txt disallows /docs for api-audit", True),
+        ("robots", "robots.txt answered 503, which RFC 9309 reads as disallowing everything", True),
+        (
+            "robots",
+            "robots.txt could not be read (malformed HTTP response), so /docs was ...",
+            True,
+        ),
+        ("connect", "robots.txt could not be fetched, so /docs was not requested: refused", True),
+        ("dns", "robots.txt could not be fetched, so /docs was not requested", True),
+        ("connect", "Connection refused", False),  # the request itself failed
+        ("host_budget", "not sent: api-audit stopped sending to https://d.test:443", False),
+        ("timeout", "timed out", False),
+    ],
+)
+def test_a_finding_refused_by_robots_txt_cites_it(error: str, detail: str, cites: bool) -> None:
+    plan = docs_plan()
+    answer = {"error": error, "error_detail": detail}
+    finding = evaluate(plan, exchanges_for(plan, answer), now=NOW)
+    assert finding.outcome == "inconclusive"
+    assert (ROBOTS_OF_DOCS in finding.evidence) is cites
 
 
 @pytest.mark.parametrize("error", EXCHANGE_ERRORS)

@@ -321,3 +321,38 @@ def test_robots_rules_are_let_go_with_the_origins_last_declared_request(site: Lo
 
     asyncio.run(go())
     assert site.hits["/robots.txt"] == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        ("protocol", "malformed HTTP response"),
+        ("unsupported_encoding", "compressed in an encoding we do not decode"),
+        ("too_large", "response too large"),
+        ("bad_url", "not a fetchable URL"),
+        (None, "no response"),
+    ],
+)
+def test_an_unreadable_robots_txt_is_said_plainly(error: str | None, words: str) -> None:
+    rules = robots(None, error=error, detail="chunk 3 cut short")
+    refusal = rules.refusal("https://vendor.example/docs")
+    assert refusal == Refusal(
+        "robots",
+        f"robots.txt could not be read ({words}), so /docs was not requested: chunk 3 cut short",
+    )
+
+
+@pytest.mark.parametrize("exc", [ValueError("bad"), RecursionError(), UnicodeError("x")])
+def test_a_robots_txt_that_trips_the_parser_is_unreadable_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, exc: Exception
+) -> None:
+    def broken(text: str) -> object:
+        raise exc
+
+    monkeypatch.setattr("api_audit.net.robots.Protego.parse", broken)
+    refusal = robots(200, "User-agent: *\nDisallow: /x\n").refusal("https://vendor.example/docs")
+    assert refusal is not None
+    assert refusal.error == "robots"
+    assert refusal.detail.startswith(
+        "robots.txt could not be read (its rules could not be parsed), so /docs was not requested"
+    )

@@ -17,6 +17,7 @@ from api_audit.models import (
     ENDPOINT_KINDS,
     EXCHANGE_ERRORS,
     OUTCOMES,
+    PROBE_ORIGIN,
     PROTOCOLS,
     SERVICE_AREAS,
     STANDARDS,
@@ -67,6 +68,7 @@ _REQUEST_KEYS = (
     "accept",
     "when_missing",
     "compare_random_path",
+    "send_origin",
     "scheme",
     "follow",
 )
@@ -183,6 +185,12 @@ def _read_request(check: Checker, value: object) -> ProbeRequest:
     compare = data.get("compare_random_path", False)
     if not isinstance(compare, bool):
         check.error((*at, "compare_random_path"), "compare_random_path must be true or false")
+    send_origin = data.get("send_origin", False)
+    if not isinstance(send_origin, bool):
+        check.error(
+            (*at, "send_origin"),
+            f"send_origin must be true or false (true sends Origin: {PROBE_ORIGIN})",
+        )
     scheme = data.get("scheme")
     if scheme is not None and scheme != "http":
         check.error((*at, "scheme"), "scheme can only be http (fetch the http:// form of the URL)")
@@ -205,6 +213,7 @@ def _read_request(check: Checker, value: object) -> ProbeRequest:
             ),
         ),
         compare_random_path=compare is True,
+        send_origin=send_origin is True,
         fallback=fallback,
         candidates=_read_candidates(check, (*at, "candidates"), candidates, base),
         scheme="http" if scheme == "http" else None,

@@ -23,6 +23,8 @@ from api_audit.models.contracts import Contract, ContractMatch, Organisation
 from api_audit.models.evidence import (
     EXCHANGE_ERROR_WORDS,
     EXCHANGE_ERRORS,
+    PROBE_ORIGIN,
+    ROBOTS_ACCEPT,
     EvidenceRef,
     Exchange,
     ExchangeDetail,
@@ -30,6 +32,8 @@ from api_audit.models.evidence import (
     FetchRequest,
     Hop,
     StoredBody,
+    obeyed_robots,
+    robots_request,
 )
 from api_audit.models.imports import ImportCursor
 from api_audit.models.methodology import (
@@ -96,10 +100,12 @@ __all__ = [
     "EXCHANGE_ERROR_WORDS",
     "LADDER_OPS",
     "OUTCOMES",
+    "PROBE_ORIGIN",
     "PROTOCOLS",
     "REPLY_REASONS",
     "REPLY_STATUSES",
     "RESEARCH_STATES",
+    "ROBOTS_ACCEPT",
     "SERVICE_AREAS",
     "SIGN_INS",
     "STANDARDS",
@@ -156,4 +162,6 @@ __all__ = [
     "SystemScore",
     "Vendor",
     "VendorRole",
+    "obeyed_robots",
+    "robots_request",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
+from urllib.parse import urlsplit
 
 # Why an exchange has no usable response: the closed vocabulary of Exchange.error, stored
 # as these exact words. The engine (api_audit/net) writes them; findings say them in words.
@@ -48,10 +49,50 @@ class FetchRequest:
     url: str
     method: Literal["GET", "HEAD"] = "GET"
     accept: str | None = None
+    # An Origin header to send (RFC 6454 §7; Fetch standard CORS): some servers answer
+    # Access-Control-Allow-Origin only to a request that carries one. None: none sent.
+    origin: str | None = None
 
     @property
     def key(self) -> str:
-        return f"{self.method} {self.url} accept={self.accept or '*/*'}"
+        # Requests with different headers are different requests (fetched apart); a key
+        # without an Origin reads as before, so runs stored earlier still resume.
+        sent = f" origin={self.origin}" if self.origin else ""
+        return f"{self.method} {self.url} accept={self.accept or '*/*'}{sent}"
+
+
+# The Origin a probe sends when it asks for one: `.invalid` never resolves (RFC 6761 §6.4),
+# so it names no real site, and a server that allows it allows any origin.
+PROBE_ORIGIN = "https://api-audit.invalid"
+ROBOTS_ACCEPT = "text/plain"
+# Every refusal made on robots.txt's account says so first (net/robots.py).
+ROBOTS_REFUSAL_PREFIX = "robots.txt "
+
+
+def robots_request(url: str) -> FetchRequest | None:
+    """The robots.txt request whose rules govern `url`: one file per scheme, host and port
+    (RFC 9309 §2.3), spelt as the engine fetches it (scheme://host:port/robots.txt, the
+    host in lower case and, like httpx's `URL.host`, not IDNA-encoded).
+    None when `url` has no http(s) origin."""
+    try:
+        parts = urlsplit(url)
+        scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
+        if scheme not in ("http", "https") or not host:
+            return None
+    except ValueError:  # a port that is no number
+        return None
+    shown = f"[{host}]" if ":" in host else host
+    port = port or (443 if scheme == "https" else 80)
+    return FetchRequest(f"{scheme}://{shown}:{port}/robots.txt", accept=ROBOTS_ACCEPT)
+
+
+def obeyed_robots(exchange: Exchange) -> FetchRequest | None:
+    """The robots.txt request whose answer kept `exchange` from being sent, or None when
+    robots.txt did not stop it (so a finding can link to the robots.txt it obeyed)."""
+    refused = exchange.status is None and exchange.error is not None
+    if not refused or not exchange.error_detail.startswith(ROBOTS_REFUSAL_PREFIX):
+        return None
+    return robots_request(exchange.final_url)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ class ProbeRequest:
     accept: str | None = None
     when_missing: Literal["fail", "not_applicable"] = "not_applicable"
     compare_random_path: bool = False  # also fetch a random path on the same origin
+    # Send `Origin: https://api-audit.invalid` (evidence.PROBE_ORIGIN), as a browser's
+    # cross-origin request does: some servers answer CORS headers only when asked.
+    send_origin: bool = False
     fallback: tuple[str, ...] = ()  # endpoint kinds to use, in order, when `endpoint` is absent
     # Paths (as `path`) tried in order; the probe passes on the first that passes.
     candidates: tuple[str, ...] = ()

@@ -28,7 +28,7 @@ from types import TracebackType
 
 import httpx
 
-from api_audit.models import Exchange, ExchangeError, FetchRequest, Hop
+from api_audit.models import ROBOTS_ACCEPT, Exchange, ExchangeError, FetchRequest, Hop
 from api_audit.net.clock import Clock, Deadline, SystemClock
 from api_audit.net.decoding import ACCEPT_ENCODING, read_body
 from api_audit.net.demand import Demand
@@ -121,8 +121,16 @@ class HttpEngine:
         socket_factory: SocketFactory | None = None,
         transport: Callable[[], httpx.AsyncBaseTransport] | None = None,
         clock: Clock | None = None,
+        on_robots: Callable[[Exchange], None] | None = None,
+        stored_robots: Callable[[FetchRequest], Exchange | None] | None = None,
     ) -> None:
         self._options = options
+        # Each robots.txt exchange is handed here as it arrives (the audit stores it), so a
+        # request refused on its account can cite the robots.txt it obeyed (issue 15).
+        self._on_robots = on_robots
+        # A resumed run's robots.txt, as stored: its rules are the ones the stored refusals
+        # obeyed, and the host is not asked again (None: fetch every robots.txt).
+        self._stored_robots = stored_robots
         self._clock = clock or SystemClock()  # tests pass virtual time
         self._socket_factory = socket_factory  # tests record connections; None: plain sockets
         # What makes the transport, inside the running loop; tests and benchmarks may swap it.
@@ -243,7 +251,14 @@ class HttpEngine:
     # -- one fetch ----------------------------------------------------------------------
 
     async def _fetch_robots(self, url: str) -> Exchange:
-        return await self._fetch_once(FetchRequest(url, accept="text/plain"), self._robots_limits)
+        request = FetchRequest(url, accept=ROBOTS_ACCEPT)
+        stored = self._stored_robots(request) if self._stored_robots is not None else None
+        if stored is not None:
+            return stored
+        exchange = await self._fetch_once(request, self._robots_limits)
+        if self._on_robots is not None:
+            self._on_robots(exchange)
+        return exchange
 
     async def _fetch_once(
         self, request: FetchRequest, limits: _Limits, priority: int | None = None
@@ -301,7 +316,6 @@ class HttpEngine:
         )
 
     async def _follow(self, request: FetchRequest, trail: _Trail, limits: _Limits) -> _Response:
-        accept = request.accept or "*/*"
         asked_to_wait: _Response | None = None  # the 429/503 a retry is planned after
         while True:
             url = checked_url(trail.url)
@@ -309,7 +323,7 @@ class HttpEngine:
             if limits.robots:
                 await self._check_robots(url)
             try:
-                response = await self._send_limited(request.method, url, accept, trail, limits)
+                response = await self._send_limited(request, url, trail, limits)
             except Failure as failure:
                 if asked_to_wait is None or failure.error != "host_budget":
                     raise
@@ -348,7 +362,7 @@ class HttpEngine:
     # -- our limits, then the wire ------------------------------------------------------
 
     async def _send_limited(
-        self, method: str, url: httpx.URL, accept: str, trail: _Trail, limits: _Limits
+        self, request: FetchRequest, url: httpx.URL, trail: _Trail, limits: _Limits
     ) -> _Response:
         origin = trail.origin = origin_of(url)
         self._hosts.check_budget(origin)
@@ -359,25 +373,24 @@ class HttpEngine:
             await self._hosts.take_turn(origin)
             async with self._global.hold(ticket):
                 trail.run_clock()
-                response = await self._send(method, url, accept, trail, limits)
+                response = await self._send(request, url, trail, limits)
         if response.pause > 0:
             self._hosts.pause(origin, response.pause, trail.asked)
         return response
 
     async def _send(
-        self, method: str, url: httpx.URL, accept: str, trail: _Trail, limits: _Limits
+        self, wanted: FetchRequest, url: httpx.URL, trail: _Trail, limits: _Limits
     ) -> _Response:
         assert self._transport is not None, "use HttpEngine inside 'async with'"
-        request = httpx.Request(
-            method,
-            url,
-            headers={
-                "User-Agent": self._options.user_agent,
-                "Accept": accept,
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-            extensions={"timeout": self._timeout},
-        )
+        method = wanted.method
+        sent = {
+            "User-Agent": self._options.user_agent,
+            "Accept": wanted.accept or "*/*",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        if wanted.origin:  # sent on every hop, as a browser's CORS request would be
+            sent["Origin"] = wanted.origin
+        request = httpx.Request(method, url, headers=sent, extensions={"timeout": self._timeout})
         response = await self._transport.handle_async_request(request)
         self._sent += 1
         try:

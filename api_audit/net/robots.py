@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 from api_audit import USER_AGENT
-from api_audit.models import Exchange, ExchangeError
-from api_audit.net.errors import NETWORK_ERRORS
+from api_audit.models import EXCHANGE_ERROR_WORDS, Exchange, ExchangeError
+from api_audit.net.errors import NETWORK_ERRORS, one_line
 
 # RFC 9309 §2.2.1: groups match the product token ("api-audit": letters, "-" and "_" only)
 ROBOTS_PRODUCT = USER_AGENT.split("/", 1)[0]
@@ -118,15 +118,33 @@ def rules_from_exchange(exchange: Exchange) -> RobotsRules:
         if error in _NETWORK_WORDS:
             gone = Unreachable(error, "robots.txt could not be fetched", exchange.error_detail)
         else:
-            cause = f"{error}: {exchange.error_detail}" if exchange.error_detail else error
-            gone = Unreachable("robots", "robots.txt could not be read", cause)
+            what = EXCHANGE_ERROR_WORDS[exchange.error] if exchange.error else "no response"
+            gone = _unreadable(what, exchange.error_detail)
         return RobotsRules(unreachable=gone)
     if status == 429 or status >= 500:
         reason = f"robots.txt answered {status}, which RFC 9309 reads as disallowing everything"
         return RobotsRules(unreachable=Unreachable("robots", reason))
     if 200 <= status < 300:
-        return RobotsRules(parser=Protego.parse(exchange.body.decode("utf-8", errors="replace")))
+        return _parsed(exchange.body)
     return ALLOW_ALL  # 3xx left unfollowed, and 4xx: unavailable, so no rules
+
+
+def _unreadable(what: str, detail: str = "") -> Unreachable:
+    """robots.txt came back in a form we could not make out (a malformed response, an
+    encoding we do not decode ...). Its rules are unknown, so, as when it is unreachable
+    (RFC 9309 §2.3.1.4), nothing is requested; the words say what was wrong with it."""
+    reason = f"robots.txt could not be read ({what})"
+    return Unreachable("robots", reason, detail)
+
+
+def _parsed(body: bytes) -> RobotsRules:
+    """The rules of a fetched robots.txt. Its text is the server's: whatever in it trips
+    the parser becomes an unreadable file, never an exception that stops the run."""
+    try:
+        return RobotsRules(parser=Protego.parse(body.decode("utf-8", errors="replace")))
+    except Exception as exc:  # hostile text: any parser failure is a finding, not a crash
+        detail = one_line(f"{type(exc).__name__}: {exc}")[:160]
+        return RobotsRules(unreachable=_unreadable("its rules could not be parsed", detail))
 
 
 class RobotsCache:

@@ -21,7 +21,15 @@ from rich.table import Table
 from rich.text import Text
 
 from api_audit.methodology import LINKS, MATCHERS, load_methodology
-from api_audit.models import CRITERIA, Applicability, Expectation, Finding, Methodology, Probe
+from api_audit.models import (
+    CRITERIA,
+    PROBE_ORIGIN,
+    Applicability,
+    Expectation,
+    Finding,
+    Methodology,
+    Probe,
+)
 from api_audit.text import safe_markup, strip_controls
 
 REGENERATE = "python -m api_audit.report.probe_docs > docs/probes.md"
@@ -49,6 +57,8 @@ def describe_request(probe: Probe) -> str:
         what += ", in its http:// form"
     if request.accept:
         what += f" (Accept: `{request.accept}`)"
+    if request.send_origin:
+        what += f", sending `Origin: {PROBE_ORIGIN}`"
     if request.compare_random_path:
         what += "; also a random path on the same origin, to compare"
     return f"{what}. Without a URL to fetch: {request.when_missing}."
@@ -112,6 +122,7 @@ def probe_to_dict(probe: Probe, results: Sequence[Finding] | None = None) -> dic
             "accept": request.accept,
             "scheme": request.scheme,
             "compare_random_path": request.compare_random_path,
+            "send_origin": request.send_origin,
             "when_missing": request.when_missing,
             "summary": describe_request(probe),
         },

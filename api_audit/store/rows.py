@@ -204,12 +204,20 @@ def finding_from_row(row: Mapping[str, Any]) -> Finding:
     )
 
 
+def _sent_origin(request_key: str) -> str | None:
+    """The Origin header a stored request sent: kept only in its key (FetchRequest.key
+    ends " origin=<origin>" when one was sent), so no column was needed for it."""
+    _, found, origin = request_key.rpartition(" origin=")
+    return origin if found and origin and " " not in origin else None
+
+
 def exchange_from_row(row: Mapping[str, Any]) -> Exchange:
     return Exchange(
         request=FetchRequest(
             url=cells.text(row, "url"),
             method=cells.one_of(row, "method", ("GET", "HEAD")),
             accept=cells.optional_text(row, "accept"),
+            origin=_sent_origin(cells.text(row, "request_key")),
         ),
         final_url=cells.text(row, "final_url"),
         status=cells.optional_integer(row, "status"),

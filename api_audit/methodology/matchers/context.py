@@ -14,14 +14,13 @@ from typing import cast
 
 from api_audit.methodology.documents import SpecInfo, UnsafeDocument, parse_json, parse_spec
 from api_audit.methodology.matchers.markup import looks_like_html
-from api_audit.methodology.matchers.prose import Prose, read_html, read_text
+from api_audit.methodology.matchers.prose import SCAN_BYTES, Prose, read_html, read_text
 from api_audit.methodology.matchers.verdict import Verdict, failed
 from api_audit.methodology.openapi import OpenApiReport, check_openapi
 from api_audit.methodology.xml_reader import XmlElement, parse_xml
 from api_audit.models import Exchange
 from api_audit.text import quote
 
-SCAN_BYTES = 512 * 1024  # HTML and text heuristics look at the start of a body only
 JSON_MEDIA = ("application/json", "*/*+json")
 XML_MEDIA = ("application/xml", "text/xml", "*/*+xml")
 

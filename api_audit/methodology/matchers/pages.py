@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from urllib.parse import urljoin, urlsplit
 
 from api_audit.methodology.matchers.arguments import Always, read_true
-from api_audit.methodology.matchers.context import SCAN_BYTES, MatchContext
+from api_audit.methodology.matchers.context import MatchContext
 from api_audit.methodology.matchers.markup import (
     FORM_START,
     HIDDEN_START,
@@ -21,6 +21,7 @@ from api_audit.methodology.matchers.markup import (
     cut_blocks,
     looks_like_html,
 )
+from api_audit.methodology.matchers.prose import SCAN_BYTES
 from api_audit.methodology.matchers.registry import matcher
 from api_audit.methodology.matchers.verdict import (
     Verdict,

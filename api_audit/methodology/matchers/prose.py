@@ -12,8 +12,10 @@ Each sentence remembers the headings above it (h1-h6, or Markdown `#` lines in a
 plain-text page), so a matcher can ask whether the sentence or its section names the API.
 
 Hostile input is scanned in linear time with forward-only searches (html.parser is
-quadratic on some: see markup.py); the tag stack and the sentences kept are capped, and
-anything nested deeper than the cap is dropped rather than believed.
+quadratic on some: see markup.py) and only its first SCAN_BYTES are read:
+`MatchContext.prose` cuts the body before it reaches this module, and `read_html` and
+`read_text` cut again for any other caller. The tag stack and the sentences kept are
+capped, and anything nested deeper than the cap is dropped rather than believed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import html
 import re
 from dataclasses import dataclass, field
 
+# HTML and text heuristics look at the start of a body only: this many bytes of it (and
+# read_html/read_text at most this many characters of any text they are given).
+SCAN_BYTES = 512 * 1024
 MAX_DEPTH = 256  # tracked elements open at once; deeper text is not read
 MAX_SENTENCES = 20_000
 MAX_BLOCK_CHARS = 20_000  # a block with no punctuation is cut into pieces this long
@@ -368,6 +373,7 @@ def _pieces(written: str) -> list[str]:
 
 def read_html(page: str) -> Prose:
     """The content of a web page: its sentences under their headings, chrome left out."""
+    page = page[:SCAN_BYTES]
     reader = _Reader()
     pos = 0
     while True:
@@ -423,6 +429,7 @@ _MARKDOWN_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
 
 def read_text(page: str) -> Prose:
     """The content of a plain-text page: paragraphs cut into sentences, `#` lines headings."""
+    page = page[:SCAN_BYTES]
     sentences: list[Sentence] = []
     headings = [""] * 6
     heading, first_h1 = "", ""

@@ -25,7 +25,7 @@ from api_audit.methodology.matchers.arguments import (
 )
 from api_audit.methodology.matchers.context import MatchContext
 from api_audit.methodology.matchers.markup import looks_like_html
-from api_audit.methodology.matchers.prose import Sentence, names_api, plain
+from api_audit.methodology.matchers.prose import SCAN_BYTES, Sentence, names_api, plain
 from api_audit.methodology.matchers.registry import matcher
 from api_audit.methodology.matchers.verdict import (
     Verdict,
@@ -177,7 +177,9 @@ def excerpt(said: Said, limit: int = EXCERPT_CHARS) -> str:
     "`fail` phrase outweighs them (fail); `weak_fail` phrases count only in a sentence "
     "that itself names the API, and any `pass` phrase outweighs them; two weak ones "
     "earn `mixed_credit`. Neither gives `otherwise` (default inconclusive). The deciding "
-    "sentence is the finding's excerpt.",
+    "sentence is the finding's excerpt. Only the first "
+    f"{SCAN_BYTES // 1024} KiB of a page are read (a phrase further on is not seen), so "
+    "a hostile page cannot make the scan long.",
 )
 def match_wording(wording: Wording, ctx: MatchContext) -> Verdict:
     sentences = about_api(ctx, wording.off_topic)

@@ -23,7 +23,7 @@ class Slots:
 
     def __init__(self, size: int) -> None:
         self._free = size
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
 
     @property
@@ -32,14 +32,14 @@ class Slots:
         return self._free
 
     @asynccontextmanager
-    async def hold(self, ticket: int) -> AsyncIterator[None]:
+    async def hold(self, ticket: float) -> AsyncIterator[None]:
         await self._acquire(ticket)
         try:
             yield
         finally:
             self._release()
 
-    async def _acquire(self, ticket: int) -> None:
+    async def _acquire(self, ticket: float) -> None:
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return

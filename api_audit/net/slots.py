@@ -13,6 +13,8 @@ class Slots:
     """A semaphore whose freed slot goes to the waiter with the lowest ticket (first come,
     first served among equal tickets).
 
+    Per-host slots use the ticket of the system that asked (`priority`); the global slots
+    use when each fetch's turn came (engine.py `_send_in_turn`), so no host starves.
     The engine gives every fetch the ticket of the system that asked for it (`priority`),
     and the fetch's redirect hops, retries and robots.txt inherit it. So work already
     started is finished first: a login wall's second hop or a docs page's follow-up does

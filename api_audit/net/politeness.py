@@ -81,30 +81,48 @@ class HostPolicy:
         self._intervals[origin] = min(delay, self._options.crawl_delay_cap)
 
     async def take_turn(self, origin: str) -> None:
-        """Wait until `origin` may get its next request (holding its slot), or fail with
-        `host_budget` if it is left alone before then."""
+        """Wait until `origin`'s next request may start (holding its slot), or fail with
+        `host_budget` if it is left alone before then. Nothing is booked: the start is
+        booked by `claim`, once a global slot is in hand (see there)."""
         self.check_budget(origin)  # it may have run out while this request queued
         if await self._wait_turn(origin) and origin not in self._out_of_time:
             self.check_budget(origin)  # errors while it waited: do not send another
 
     async def _wait_turn(self, origin: str) -> bool:
-        """Wait until `origin` may get its next request, and book the one after; True if
-        there was a wait.
+        """Wait until `origin`'s next start; True if there was a wait.
 
         The part of the wait the server asked for as it answered (a Retry-After pause) is
         the time past when the spacing (min_interval, or a Crawl-delay) would have let this
         request start; it is charged to the host's wait budget before it is waited, so a
-        request that waited has paid and is sent even if the budget runs out meanwhile."""
-        interval = max(self._options.min_interval, self._intervals.get(origin, 0.0))
+        request that waited has paid and is sent even if the budget runs out meanwhile.
+        The charged part is then booked as the host's own schedule, so a request that
+        must wait again (another claimed the turn) is not charged twice."""
         now = self._clock.monotonic()
         start = max(now, self._next_start.get(origin, 0.0))
         self._charge_wait(origin, start - max(now, self._own_next.get(origin, 0.0)))
-        if interval > 0 or origin in self._next_start:
-            self._next_start[origin] = start + interval
-            self._own_next[origin] = start + interval
+        if origin in self._own_next or origin in self._next_start:
+            self._own_next[origin] = max(self._own_next.get(origin, 0.0), start)
         if start <= now:
             return False
         await self._clock.sleep(start - now)
+        return True
+
+    def claim(self, origin: str) -> bool:
+        """Book a start for `origin` now, if its turn has come; False if another request
+        took the turn first (the caller waits for the next one).
+
+        Called with the global slot in hand, right before the request goes on the wire, so
+        the spacing runs from the real start (engineering reference §3: starts spaced): a
+        turn booked earlier and then spent queueing for a global slot would let the host's
+        next request start right after this one (measured: two starts at the same instant
+        after a 6 s queue, bench/README.md "Issue 15 targets")."""
+        now = self._clock.monotonic()
+        if now < self._next_start.get(origin, 0.0):
+            return False
+        interval = max(self._options.min_interval, self._intervals.get(origin, 0.0))
+        if interval > 0 or origin in self._next_start:
+            self._next_start[origin] = now + interval
+            self._own_next[origin] = now + interval
         return True
 
     def pause(self, origin: str, seconds: float, asked: str) -> None:

@@ -13,6 +13,8 @@ class Slots:
     """A semaphore whose freed slot goes to the waiter with the lowest ticket (first come,
     first served among equal tickets).
 
+    Per-host slots use the ticket of the system that asked (`priority`); the global slots
+    use when each fetch's turn came (engine.py `_send_in_turn`), so no host starves.
     The engine gives every fetch the ticket of the system that asked for it (`priority`),
     and the fetch's redirect hops, retries and robots.txt inherit it. So work already
     started is finished first: a login wall's second hop or a docs page's follow-up does
@@ -23,7 +25,7 @@ class Slots:
 
     def __init__(self, size: int) -> None:
         self._free = size
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
 
     @property
@@ -32,14 +34,14 @@ class Slots:
         return self._free
 
     @asynccontextmanager
-    async def hold(self, ticket: int) -> AsyncIterator[None]:
+    async def hold(self, ticket: float) -> AsyncIterator[None]:
         await self._acquire(ticket)
         try:
             yield
         finally:
             self._release()
 
-    async def _acquire(self, ticket: int) -> None:
+    async def _acquire(self, ticket: float) -> None:
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return

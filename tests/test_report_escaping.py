@@ -199,6 +199,31 @@ def test_markdown_cells_stay_inert(text: str) -> None:
             assert not set(row) & set("<>[]`!&@*_~()")
 
 
+def _market(text: str) -> dict[str, object]:
+    change = {
+        "system": "s", "name": text, "change": "regressed", "cause": "observed",
+        "before": {"grade": "B", "ladder": "L4"}, "after": {"grade": "D", "ladder": "L3"},
+    }  # fmt: skip
+    return {"changes_since": {"from": 3, "to": 4}, "changes": [change], "changes_note": None}
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_the_summary_lists_changes_since_the_previous_run_inertly(text: str) -> None:
+    summary = render_markdown(_content("Plain name"), {"market": _market(text)})
+    section = summary[summary.index("## Changes since run 3") :]
+    rows = [re.sub(r"\\.", "", row) for row in section.splitlines() if row.startswith("|")]
+    assert len(rows) == 3 and len({row.count("|") for row in rows}) == 1
+    assert "| regressed | B L4 | D L3 | observed |" in rows[2]
+    assert not set(rows[2]) & set("<>[]`!&@*_~()")
+
+
+def test_the_summary_says_why_there_are_no_changes() -> None:
+    note = {"changes_since": None, "changes": [], "changes_note": "no complete run before run 1"}
+    summary = render_markdown(_content("Plain name"), {"market": note})
+    assert summary.rstrip().endswith("no complete run before run 1")
+    assert "## Changes" not in render_markdown(_content("Plain name"))  # council reports
+
+
 @pytest.mark.parametrize("text", HOSTILE)
 def test_md_text_escapes_every_active_character(text: str) -> None:
     cleaned = md_text(text)

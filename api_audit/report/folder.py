@@ -39,7 +39,7 @@ def write_report(
     files = {
         folder / "index.html": render_html(content, extra),
         folder / "scores.json": scores_json,
-        folder / "summary.md": render_markdown(content),
+        folder / "summary.md": render_markdown(content, extra),
         folder / "scores.csv": render_csv(content),
     }
     for system in content.systems:

@@ -43,8 +43,9 @@ def _criterion(system: Mapping[str, Any], name: str) -> str:
     return _number(found.get("score")) if found else "—"
 
 
-def render_markdown(content: ReportContent) -> str:
-    """Headline numbers and the table of every system."""
+def render_markdown(content: ReportContent, extra: Mapping[str, Any] | None = None) -> str:
+    """Headline numbers, the table of every system, and (from `extra`'s market views) what
+    changed since the previous run, regressions first: what a pull request or ticket needs."""
     run, systems = content.run, content.systems
     total, graded, shares = headline(systems)
     about = f" for {md_text(content.council.name)}" if content.council else ""
@@ -58,8 +59,9 @@ def render_markdown(content: ReportContent) -> str:
         f"**{total}** systems, **{graded}** graded: "
         + ", ".join(f"{md_text(s.label)} {s.count} ({s.percent}%)" for s in shares),
         "",
-        "| vendor | system | grade | score | ladder | documented | free | standards | coverage |",
-        "|---|---|---|--:|---|--:|--:|--:|--:|",
+        "| vendor | system | grade | score | ladder | documented | free | standards | hygiene "
+        "| coverage |",
+        "|---|---|---|--:|---|--:|--:|--:|--:|--:|",
     ]
     for s in systems:
         cells = (
@@ -71,11 +73,40 @@ def render_markdown(content: ReportContent) -> str:
             _criterion(s, "documented"),
             _criterion(s, "free"),
             _criterion(s, "standards"),
+            _criterion(s, "hygiene"),
             _percent(s.get("coverage")),
         )
         lines.append("| " + " | ".join(cells) + " |")
     lines += _renewals(content)
+    lines += _changes((extra or {}).get("market"))
     return "\n".join(lines) + "\n"
+
+
+def _changes(market: Mapping[str, Any] | None) -> list[str]:
+    """The market views' changes since the previous complete run (`diff`), regressions
+    first as `diff` orders them; or the note saying why there are none to show."""
+    if not market:
+        return []
+    since = market.get("changes_since")
+    if not since:
+        note = market.get("changes_note") or "no previous complete run"
+        return ["", "## Changes since the previous run", "", md_text(note, 300)]
+    changes = market.get("changes") or []
+    lines = ["", f"## Changes since run {md_text(since.get('from'))}", ""]
+    if not changes:
+        return [*lines, "No system's grade, ladder or findings changed."]
+    lines += ["| system | change | before | after | cause |", "|---|---|---|---|---|"]
+    for change in changes:
+        before, after = change.get("before") or {}, change.get("after") or {}
+        cells = (
+            change.get("name") or change.get("system"),
+            change.get("change"),
+            f"{before.get('grade', '—')} {before.get('ladder') or ''}".strip(),
+            f"{after.get('grade', '—')} {after.get('ladder') or ''}".strip(),
+            change.get("cause"),
+        )
+        lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
+    return lines
 
 
 def _renewals(content: ReportContent) -> list[str]:

@@ -29,7 +29,7 @@ from api_audit.cli.gates import (
 from api_audit.errors import AuditError
 
 if TYPE_CHECKING:
-    from api_audit.models import Catalogue, Methodology, Scorecard
+    from api_audit.models import Catalogue, Methodology, RunInfo, Scorecard
     from api_audit.report.content import CouncilView, ReportContent
     from api_audit.store import Store
 
@@ -87,8 +87,8 @@ def report(
         folder = out or Path("reports") / (f"{today}-{key}" if key else str(today))
         check_folder(folder, force=force)
         content, scores = _content(store, chosen, methodology, loaded, key, today)
-    market = None if key else _market(catalogue, path, chosen, methodology)
-    with Store.open(path) as store:
+        run = store.run_info(chosen)
+        market = None if key else _market(catalogue, path, run, methodology)
         written = write_report(folder, content, scores, {"market": market} if market else None)
         _say_written(chosen, folder, written)
         # the report is written whatever the gates say: CI uploads it, then fails
@@ -109,7 +109,7 @@ def _say_written(run_id: int, folder: Path, written: list[Path]) -> None:
 
 
 def _market(
-    catalogue: Path, path: str, run_id: int, methodology: Methodology
+    catalogue: Path, path: str, run: RunInfo, methodology: Methodology
 ) -> dict[str, object] | None:
     """The market views of the whole-market report (`api-audit market`'s document) from the
     catalogue the run was made with: `--catalogue` if it is that file, else the path the run
@@ -119,19 +119,16 @@ def _market(
     from api_audit.cli.market_commands import market_view
     from api_audit.errors import InputError
     from api_audit.report.market import market_document
-    from api_audit.store import Store
 
-    with Store.open(path) as store:
-        run = store.run_info(run_id)
     for candidate in dict.fromkeys([catalogue, Path(run.catalogue_source)]):
         try:
             loaded = load_catalogue(candidate)
         except InputError:
             continue
         if loaded.sha256 == run.catalogue_sha256:
-            return market_document(market_view(loaded, path, run_id, methodology, None, 12))
+            return market_document(market_view(loaded, path, run.id, methodology, None, 12))
     stderr_console().print(
-        f"note: no market views in the report: the catalogue run {run_id} was made with "
+        f"note: no market views in the report: the catalogue run {run.id} was made with "
         "is not at --catalogue or where the run read it",
         markup=False,
     )

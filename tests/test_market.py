@@ -267,6 +267,17 @@ def test_a_vendor_only_contract_is_left_out_when_the_area_is_unknown() -> None:
     assert _areas(catalogue, matched=[_matched(COUNCILS[0], "acme", None)]) == {}
 
 
+@pytest.mark.parametrize(("flags", "end"), [((), "2027-12-31"), (("over-25-years",), None)])
+def test_a_contract_seat_carries_only_a_trusted_end(
+    flags: tuple[str, ...], end: str | None
+) -> None:
+    """Cohorts group by contract end: a date flagged implausible must not place a council."""
+    catalogue = _catalogue([_vendor("acme", [("acme-w", ["waste"], [])])])
+    matched = [_matched(COUNCILS[0], "acme", "acme-w", end=dt.date(2027, 12, 31), flags=flags)]
+    (seat,) = seats(catalogue, matched)
+    assert (seat.contract_end.isoformat() if seat.contract_end else None) == end
+
+
 # --- renewal cohorts ---------------------------------------------------------------------------
 
 

@@ -45,7 +45,7 @@ from typing import TypeVar
 from api_audit.catalogue.renewals import RECENTLY_ENDED_DAYS, promoted_sources
 from api_audit.models import Catalogue, System, Vendor
 from api_audit.sources.matching import MatchedContract
-from api_audit.sources.periods import annual_value
+from api_audit.sources.periods import annual_value, trusted_end
 
 OPENNESS_BANDS: tuple[str, ...] = ("A-B", "C", "D-E", "?")
 _BAND = {"A": "A-B", "B": "A-B", "C": "C", "D": "D-E", "E": "D-E"}
@@ -143,7 +143,8 @@ def _contract_seats(
     areas = system.service_areas if system else _shared_areas(tuple(systems.values()))
     value = annual_value(contract).value
     sid = system.id if system else None
-    return [Seat(a, vendor, council, sid, value, contract.end) for a in areas]
+    # a flagged end date (before its start, past 2080 ...) is kept, never trusted
+    return [Seat(a, vendor, council, sid, value, trusted_end(contract)) for a in areas]
 
 
 def _shared_areas(systems: Sequence[System]) -> tuple[str, ...]:

@@ -110,6 +110,7 @@ def compare_runs(store: Store, old: RunInfo, new: RunInfo, methodology: Methodol
     older run's evidence again under `methodology` to tell the causes apart."""
     from api_audit.cli.results_commands import scorecard_from_store
     from api_audit.scoring.diff import diff_runs
+    from api_audit.scoring.thresholds import grade_order
 
     rubric = methodology.rubric
     before = scorecard_from_store(store, old.id, rubric)
@@ -118,8 +119,7 @@ def compare_runs(store: Store, old: RunInfo, new: RunInfo, methodology: Methodol
     if old.methodology_sha256 != new.methodology_sha256:
         _note_methodology(new, methodology)
         rejudged = _rejudged(store, before, methodology)
-    order = tuple(band.grade for band in rubric.grade_bands)
-    return diff_runs(before, after, rejudged, grade_order=order)
+    return diff_runs(before, after, rejudged, grade_order=grade_order(rubric))
 
 
 def _note_methodology(new: RunInfo, methodology: Methodology) -> None:
